@@ -1,0 +1,248 @@
+"""Training-free implicit warping over an image set (after Mallya, Wang, Liu, NeurIPS 2022).
+
+The paper's single cross-modal attention, with MediaPipe landmarks playing the keypoints:
+- Queries are output locations on a coarse grid (G x G), encoded against the *target* landmarks.
+- For every source k, an attention over the target landmarks (moving-least-squares affine weights)
+  yields where that source must be sampled (a backward flow) ...
+- ... and a second, wider attention scores how well the local landmark configuration of source k
+  matches the target there (local residual variance after rigid alignment). Sources compete per
+  location with a low-temperature softmax, so each region comes from the source that shows it best.
+- One extra "null" key/value (a mouth-cavity colour) wins inside an opened mouth that no source shows.
+Hair, neck and background come from the base source only (ghost-free), following the head rigidly
+by the head's rigid motion and fading to zero motion at the crop border.
+
+Coordinates are normalised crop coordinates in [-1, 1] (grid_sample, align_corners=False).
+All per-frame work is one static-shape tensor graph: matmul, softmax, grid_sample, elementwise.
+"""
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from . import topology as topo
+
+
+@dataclass(frozen=True)
+class WarpConfig:
+    size: int = 512            # output crop side in pixels
+    num_sources: int = 4       # K: static, the exported graph is built per K
+    grid: int = 48             # attention / flow resolution
+    window: float = 0.72       # centred fraction of the crop where non-base sources may win
+    face_dilate: float = 1.08  # face region (MLS flow) vs. outside (rigid head motion)
+    edge_width: float = 0.06   # soft edge of region masks, normalised units
+    falloff: tuple = (1.3, 1.95)  # radii (in face radii) where rigid motion fades to none
+    mls_eps: float = 2e-4      # MLS weight softening (squared normalised units)
+    select_sigma: float = 0.07  # neighbourhood of the source-selection attention
+    temperature: float = 1.5e-3  # selection softmax temperature (variance units)
+    base_bias: float = 1.0     # stickiness of the base source, avoids flicker between equals
+    mouth_penalty: float = 8.0
+    null_score: float = -3.0
+    cavity_rgb: tuple = (0.20, 0.08, 0.09)
+
+
+def _similarity(src: torch.Tensor, dst: torch.Tensor):
+    """Closed-form 2D similarity src->dst (batched, ... x N x 2); returns (a, b, ms, md): x' = R(x-ms)+md."""
+    ms = src.mean(-2, keepdim=True)
+    md = dst.mean(-2, keepdim=True)
+    A = src - ms
+    B = dst - md
+    norm = (A * A).sum((-1, -2)) + 1e-12
+    a = (A[..., 0] * B[..., 0] + A[..., 1] * B[..., 1]).sum(-1) / norm
+    b = (A[..., 0] * B[..., 1] - A[..., 1] * B[..., 0]).sum(-1) / norm
+    return a, b, ms, md
+
+
+def _apply_similarity(pts, a, b, ms, md):
+    x = pts - ms
+    a = a[..., None]
+    b = b[..., None]
+    out = torch.stack([a * x[..., 0] - b * x[..., 1], b * x[..., 0] + a * x[..., 1]], -1)
+    return out + md
+
+
+def polygon_mask(points: torch.Tensor, poly: torch.Tensor) -> torch.Tensor:
+    """Even-odd point-in-polygon test. points: P x 2, poly: V x 2 -> P float {0,1}."""
+    v0 = poly
+    v1 = torch.roll(poly, -1, 0)
+    px = points[:, 0:1]
+    py = points[:, 1:2]
+    y0, y1 = v0[:, 1][None], v1[:, 1][None]
+    x0, x1 = v0[:, 0][None], v1[:, 0][None]
+    straddles = torch.logical_xor(y0 > py, y1 > py)
+    dy = y1 - y0
+    dy = torch.where(dy.abs() < 1e-9, torch.full_like(dy, 1e-9), dy)
+    x_cross = x0 + (py - y0) * (x1 - x0) / dy
+    crossings = (straddles & (px < x_cross)).float().sum(1)
+    return torch.remainder(crossings, 2.0)
+
+
+def soft_polygon_mask(points: torch.Tensor, poly: torch.Tensor, width: float) -> torch.Tensor:
+    """Inside-ness in [0, 1] with a linear ramp of `width` across the polygon edge: no blocky masks."""
+    inside = polygon_mask(points, poly)
+    a = poly[None]                                             # 1 x V x 2
+    ab = torch.roll(poly, -1, 0)[None] - a
+    ap = points[:, None, :] - a                                # P x V x 2
+    t = ((ap * ab).sum(-1) / ((ab * ab).sum(-1) + 1e-12)).clamp(0.0, 1.0)
+    d = (ap - t[..., None] * ab).norm(dim=-1).min(1)[0]
+    ramp = (d / width).clamp(max=1.0) * 0.5
+    return torch.where(inside > 0.5, 0.5 + ramp, 0.5 - ramp)
+
+
+def _pixel_grid(n: int, lo: float = -1.0, hi: float = 1.0) -> torch.Tensor:
+    """Centres of n pixels spanning [lo, hi] in normalised coordinates -> n x n x 2 (x, y)."""
+    step = (hi - lo) / n
+    c = lo + step * (torch.arange(n, dtype=torch.float32) + 0.5)
+    yy, xx = torch.meshgrid(c, c, indexing="ij")
+    return torch.stack([xx, yy], -1)
+
+
+class ImplicitWarpEngine(torch.nn.Module):
+    """Per-frame graph: target landmarks (478 x 2, normalised crop coords) -> RGB crop (1 x 3 x S x S).
+
+    `set_sources` does the once-per-avatar-set work and stores the results as buffers, so the
+    per-frame graph has a single input and exports with static shapes.
+    """
+
+    def __init__(self, config: WarpConfig = WarpConfig()):
+        super().__init__()
+        self.config = c = config
+        S, G, K = c.size, c.grid, c.num_sources
+        win = int(round(c.window * S / 8)) * 8
+        self.win_lo = (S - win) // 2
+        self.win_n = win
+        lo = -1.0 + 2.0 * self.win_lo / S
+        hi = lo + 2.0 * win / S
+        self.register_buffer("grid_pts", _pixel_grid(G).reshape(-1, 2))
+        self.register_buffer("up_full", _pixel_grid(S)[None])
+        self.register_buffer("up_win", _pixel_grid(win, lo, hi)[None])
+        inside_win = ((self.grid_pts.abs() <= abs(lo)).all(1)).float()
+        self.register_buffer("win_mask", inside_win)
+        self.register_buffer("cavity", torch.tensor(c.cavity_rgb).view(1, 3, 1, 1))
+        # Source-side state (filled by set_sources)
+        self.register_buffer("src_rgb", torch.zeros(K, 3, S, S))
+        self._ctrl = topo.CONTROL
+        self.register_buffer("src_ctrl", torch.zeros(K, len(self._ctrl), 2))
+        self.register_buffer("src_lmk", torch.zeros(K, topo.NUM_MESH, 2))
+        self.register_buffer("src_mouth", torch.zeros(K, 1, G, G))
+        self._stable = list(topo.STABLE)
+        self._oval = list(topo.FACE_OVAL)
+        self._mouth = list(topo.LIPS_INNER)
+
+    # ---- once per avatar set -------------------------------------------------------------
+    @torch.no_grad()
+    def set_sources(self, rgb_kchw: torch.Tensor, lmk_kn2: torch.Tensor) -> None:
+        """rgb: K x 3 x S x S in [0,1], aligned crops (base first); lmk: K x 478 x 2 normalised."""
+        c = self.config
+        K = c.num_sources
+        if rgb_kchw.shape != (K, 3, c.size, c.size):
+            raise ValueError(f"expected sources of shape {(K, 3, c.size, c.size)}, got {tuple(rgb_kchw.shape)}")
+        if lmk_kn2.shape[0] != K or lmk_kn2.shape[-1] != 2:
+            raise ValueError(f"expected landmarks K x 478 x 2, got {tuple(lmk_kn2.shape)}")
+        lmk = lmk_kn2[:, : topo.NUM_MESH].float()
+        self.src_rgb.copy_(rgb_kchw.float())
+        self.src_lmk.copy_(lmk)
+        self.src_ctrl.copy_(lmk[:, self._ctrl])
+        G = c.grid
+        for k in range(K):
+            self.src_mouth[k, 0] = soft_polygon_mask(self.grid_pts, lmk[k, self._mouth], c.edge_width * 0.5).view(G, G)
+
+    # ---- per frame ---------------------------------------------------------------------------
+    def forward(self, tgt_lmk: torch.Tensor) -> torch.Tensor:
+        return self.render(tgt_lmk, self.src_rgb, self.src_ctrl, self.src_lmk, self.src_mouth)
+
+    def render(self, tgt_lmk, src_rgb, src_ctrl, src_lmk, src_mouth) -> torch.Tensor:
+        """The per-frame graph with the source-side tensors passed in (what ONNX export sees).
+
+        tgt_lmk: 478 x 2 (or x 3); src_rgb: K x 3 x S x S; src_ctrl: K x C x 2;
+        src_lmk: K x 468 x 2; src_mouth: K x 1 x G x G. Returns 1 x 3 x S x S RGB in [0, 1].
+        """
+        c = self.config
+        K, G = c.num_sources, c.grid
+        tgt_all = tgt_lmk[: topo.NUM_MESH, :2].float()
+        tgt = tgt_all[self._ctrl]                              # C x 2 control points
+        P = self.grid_pts                                      # G^2 x 2
+
+        # attention of each query location over the target keypoints
+        d2 = (P * P).sum(1, keepdim=True) + (tgt * tgt).sum(1)[None] - 2.0 * P @ tgt.t()
+        inv = torch.reciprocal(d2 + c.mls_eps)
+        w = inv * inv                                          # unnormalised MLS weights
+
+        # moving-least-squares affine flow into every source: one matmul for all K
+        src = src_ctrl                                         # K x C x 2
+        cx, cy = tgt[:, 0:1], tgt[:, 1:2]
+        feats = torch.cat([torch.ones_like(cx), tgt, cx * cx, cx * cy, cy * cy,
+                           src.permute(1, 0, 2).reshape(-1, 2 * K),
+                           (cx[None] * src).permute(1, 0, 2).reshape(-1, 2 * K),
+                           (cy[None] * src).permute(1, 0, 2).reshape(-1, 2 * K)], 1)
+        m = w @ feats
+        m = m[:, 1:] / m[:, 0:1]                               # normalise after the matmul: cheaper
+        px, py = m[:, 0:1], m[:, 1:2]
+        sxx = m[:, 2:3] - px * px + 1e-7
+        sxy = m[:, 3:4] - px * py
+        syy = m[:, 4:5] - py * py + 1e-7
+        q = m[:, 5:5 + 2 * K].view(-1, K, 2)
+        xq = m[:, 5 + 2 * K:5 + 4 * K].view(-1, K, 2) - px[:, :, None] * q
+        yq = m[:, 5 + 4 * K:5 + 6 * K].view(-1, K, 2) - py[:, :, None] * q
+        det = sxx * syy - sxy * sxy
+        dx = (P[:, 0:1] - px) / det
+        dy = (P[:, 1:2] - py) / det
+        ux = dx * syy - dy * sxy                               # (dx, dy) @ Spp^-1
+        uy = dy * sxx - dx * sxy
+        mls = ux[:, :, None] * xq + uy[:, :, None] * yq + q    # G^2 x K x 2
+
+        # outside the face: the head's rigid motion, fading to no motion towards the crop border
+        a, b, ms, md = _similarity(tgt_all[self._stable][None].expand(K, -1, -1), src_lmk[:, self._stable])
+        rigid = _apply_similarity(P[None].expand(K, -1, -1), a, b, ms, md).permute(1, 0, 2)   # G^2 x K x 2
+        oval = tgt_all[self._oval]
+        centre = oval.mean(0, keepdim=True)
+        radius = (oval - centre).norm(dim=1).mean()
+        r = (P - centre).norm(dim=1, keepdim=True) / radius
+        t = ((r - c.falloff[0]) / (c.falloff[1] - c.falloff[0])).clamp(0.0, 1.0)
+        still = (t * t * (3 - 2 * t))[:, :, None]
+        outer = rigid * (1 - still) + P[:, None, :] * still
+        face = soft_polygon_mask(P, centre + (oval - centre) * c.face_dilate, c.edge_width)[:, None, None]
+        flow = face * mls + (1 - face) * outer
+        flow_k = flow.permute(1, 0, 2).reshape(K, G, G, 2)
+
+        # which source explains each location best: local residual variance after rigid alignment
+        a2, b2, ms2, md2 = _similarity(src_lmk[:, self._stable], tgt_all[self._stable][None].expand(K, -1, -1))
+        resid = _apply_similarity(src_ctrl, a2, b2, ms2, md2) - tgt[None]          # K x C x 2
+        logits = -(d2 - d2.min(1, keepdim=True)[0]) / (2 * c.select_sigma ** 2)
+        att = torch.exp(logits.clamp(min=-60.0))               # no denormals: they are 10x slower on CPU
+        r_feats = torch.cat([torch.ones_like(cx), resid.permute(1, 0, 2).reshape(-1, 2 * K),
+                             (resid * resid).sum(-1).t()], 1)                           # C x (1 + 3K)
+        rr = att @ r_feats
+        rr = rr[:, 1:] / rr[:, 0:1]
+        mean = rr[:, : 2 * K].view(-1, K, 2)
+        var = rr[:, 2 * K:] - (mean * mean).sum(-1)                                      # G^2 x K
+        score = -var / c.temperature
+
+        inside_mouth = soft_polygon_mask(P, tgt_all[self._mouth], c.edge_width * 0.5)[:, None]
+        src_mouth = F.grid_sample(src_mouth, flow_k, align_corners=False).view(K, -1).t()
+        score = score - c.mouth_penalty * (inside_mouth * (1 - src_mouth) + 0.5 * (1 - inside_mouth) * src_mouth)
+        others = (face[:, 0] * self.win_mask[:, None])
+        if K > 1:
+            penalty = torch.cat([torch.full_like(others, -c.base_bias), 1e4 * (1 - others).expand(-1, K - 1)], 1)
+        else:
+            penalty = torch.full_like(others, -c.base_bias)
+        score = score - penalty
+        null = c.null_score - 1e4 * (1 - inside_mouth).clamp(0.0, 1.0) ** 2
+        weights = torch.softmax(torch.cat([score, null], 1), 1)                         # G^2 x (K+1)
+        weights = weights.t().reshape(1, K + 1, G, G)
+
+        # full resolution: base everywhere, other sources and the null only inside the window
+        flow_lo = flow_k.permute(0, 3, 1, 2)                                             # K x 2 x G x G
+        base_grid = F.grid_sample(flow_lo[:1], self.up_full, align_corners=False).permute(0, 2, 3, 1)
+        out = F.grid_sample(src_rgb[:1], base_grid, align_corners=False)           # 1 x 3 x S x S
+        lo, n = self.win_lo, self.win_n
+        w_win = F.grid_sample(weights, self.up_win, align_corners=False)                 # 1 x (K+1) x n x n
+        base_win = out[:, :, lo:lo + n, lo:lo + n]
+        blend = base_win * w_win[:, 0:1] + self.cavity * w_win[:, K:K + 1]
+        if K > 1:
+            up = self.up_win.expand(K - 1, -1, -1, -1)
+            grids = F.grid_sample(flow_lo[1:], up, align_corners=False).permute(0, 2, 3, 1)
+            imgs = F.grid_sample(src_rgb[1:], grids, align_corners=False)          # (K-1) x 3 x n x n
+            blend = blend + (imgs * w_win[0, 1:K, None]).sum(0, keepdim=True)
+        S = c.size
+        out = out + F.pad(blend - base_win, (lo, S - lo - n, lo, S - lo - n))
+        return out.clamp(0.0, 1.0)

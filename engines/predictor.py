@@ -1,0 +1,90 @@
+"""The Predictor seam: one interface over every way of running the engine (torch CPU now; ONNX Runtime,
+torch CUDA and TensorRT register themselves here). Callers never branch on the backend."""
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .implicit_warp import ImplicitWarpEngine, WarpConfig
+
+log = logging.getLogger(__name__)
+
+
+class Predictor:
+    """Contract: set_sources() once per avatar set, then render_bgr() per frame.
+
+    render_bgr(tgt_lmk: 478 x 2 float32 normalised crop coords) -> S x S x 3 uint8 BGR, a fresh array
+    the caller may keep (backends that reuse buffers copy before returning).
+    """
+    name = "abstract"
+    device = "cpu"
+
+    def __init__(self, config: WarpConfig):
+        self.config = config
+
+    def set_sources(self, rgb_kchw: np.ndarray, lmk_kn2: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def render_bgr(self, tgt_lmk: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+
+class TorchPredictor(Predictor):
+    """The reference: the torch module on the CPU, eager."""
+    name = "torch"
+
+    def __init__(self, config: WarpConfig, threads: int = None):
+        super().__init__(config)
+        if threads:
+            torch.set_num_threads(threads)
+        self.engine = ImplicitWarpEngine(config).eval()
+
+    def set_sources(self, rgb_kchw, lmk_kn2):
+        self.engine.set_sources(torch.as_tensor(rgb_kchw), torch.as_tensor(lmk_kn2))
+
+    @torch.inference_mode()
+    def render_bgr(self, tgt_lmk):
+        out = self.engine(torch.as_tensor(np.asarray(tgt_lmk, np.float32)))
+        return to_bgr8(out)
+
+
+def to_bgr8(out_nchw: torch.Tensor) -> np.ndarray:
+    """1 x 3 x S x S RGB float in [0,1] -> S x S x 3 uint8 BGR (contiguous, owned)."""
+    img = (out_nchw[0].flip(0) * 255.0 + 0.5).to(torch.uint8).permute(1, 2, 0)
+    return np.ascontiguousarray(img.cpu().numpy())
+
+
+@dataclass
+class BackendChoice:
+    predictor: Predictor
+    name: str
+    reasons: list          # why faster backends were skipped, for the log, status bar and bench
+
+
+# name -> factory(config) ; factories raise RuntimeError with a reason when unavailable
+BACKENDS = {"torch": TorchPredictor}
+AUTO_ORDER = ["tensorrt", "torch-cuda", "onnxruntime", "torch"]
+
+
+def create_predictor(backend: str, config: WarpConfig) -> BackendChoice:
+    """Build the requested backend; 'auto' tries the fastest first and records why others were skipped."""
+    if backend != "auto":
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; available: auto, {', '.join(sorted(BACKENDS))}")
+        return BackendChoice(BACKENDS[backend](config), backend, [])
+    reasons = []
+    for name in AUTO_ORDER:
+        factory = BACKENDS.get(name)
+        if factory is None:
+            reasons.append(f"{name}: not built into this version")
+            continue
+        try:
+            pred = factory(config)
+        except Exception as exc:  # each failure is a reason to report, not a crash
+            reasons.append(f"{name}: {exc}")
+            continue
+        if reasons:
+            log.info("backend %s chosen; skipped: %s", name, "; ".join(reasons))
+        return BackendChoice(pred, name, reasons)
+    raise RuntimeError("no engine backend could start: " + "; ".join(reasons))

@@ -1,0 +1,66 @@
+"""Loading avatar photos safely: every odd but valid image just works, every bad one gets a clear error."""
+import os
+
+import numpy as np
+
+from .errors import InputError
+
+MAX_PIXELS = 40_000_000        # 40 MP: above any phone photo, far below a decompression bomb
+MAX_FILE_BYTES = 200 * 2 ** 20
+
+
+def load_image_bgr(path) -> np.ndarray:
+    """Read PATH into an 8-bit BGR array, applying EXIF rotation; 16-bit, alpha, grey and CMYK convert."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise InputError(path, "file not found")
+    if os.path.isdir(path):
+        raise InputError(path, "is a folder, expected an image file")
+    if not os.access(path, os.R_OK):
+        raise InputError(path, "cannot be read (permission denied)")
+    if os.path.getsize(path) == 0:
+        raise InputError(path, "file is empty")
+    if os.path.getsize(path) > MAX_FILE_BYTES:
+        raise InputError(path, f"file is {os.path.getsize(path) / 2**20:.0f} MB, larger than the {MAX_FILE_BYTES // 2**20} MB limit")
+    try:
+        with Image.open(path) as img:
+            w, h = img.size
+            if w * h > MAX_PIXELS:
+                raise InputError(path, f"image is {w}x{h} ({w * h / 1e6:.0f} MP), larger than the "
+                                       f"{MAX_PIXELS / 1e6:.0f} MP limit; resize it first")
+            img.load()
+            img = ImageOps.exif_transpose(img)
+            arr = _to_rgb8(img)
+    except InputError:
+        raise
+    except UnidentifiedImageError:
+        raise InputError(path, "not an image (unrecognised format); use a JPEG or PNG photo") from None
+    except Image.DecompressionBombError:
+        raise InputError(path, f"image is too large (decompression bomb guard, limit {MAX_PIXELS / 1e6:.0f} MP)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(path, f"corrupt or truncated image ({exc})") from None
+    if min(arr.shape[:2]) < 64:
+        raise InputError(path, f"image is {arr.shape[1]}x{arr.shape[0]}, too small for a face (at least 64x64)")
+    return np.ascontiguousarray(arr[:, :, ::-1])
+
+
+def _to_rgb8(img) -> np.ndarray:
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        a = np.asarray(img).astype(np.float32)
+        peak = 65535.0 if a.max() > 255 else 255.0
+        a = np.clip(a / peak * 255.0, 0, 255).astype(np.uint8)
+        return np.repeat(a[:, :, None], 3, 2)
+    if mode == "F":
+        a = np.asarray(img)
+        a = np.clip(a * (255.0 if a.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+        return np.repeat(a[:, :, None], 3, 2)
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+        # flatten transparency onto mid-grey rather than black, so a cut-out face stays visible
+        rgba = img.convert("RGBA")
+        from PIL import Image
+        bg = Image.new("RGBA", rgba.size, (128, 128, 128, 255))
+        return np.asarray(Image.alpha_composite(bg, rgba).convert("RGB"))
+    return np.asarray(img.convert("RGB"))

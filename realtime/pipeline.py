@@ -1,0 +1,118 @@
+"""The one place that wires the per-frame path: landmarks -> smoothing -> retarget -> engine ->
+paste-back -> label. Used by `animate`, `demo`, `bench` and the live app alike."""
+import logging
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from engines import topology as topo
+from engines.implicit_warp import WarpConfig
+from engines.predictor import create_predictor
+from .compose import PasteBack
+from .retarget import RetargetConfig, Retargeter
+from .tracking import FaceTracker, OneEuroFilter
+
+log = logging.getLogger(__name__)
+
+STAGES = ("landmarks", "retarget", "engine", "paste", "label")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    size: int = 512
+    backend: str = "auto"
+    relative: bool = True
+    expression: float = 1.0
+    head_motion: bool = True
+    smoothing: float = 1.0       # 0 = off, 1 = default One Euro smoothing, 2 = heavier
+
+
+@dataclass
+class FrameResult:
+    output_bgr: np.ndarray               # labelled full frame (base image size)
+    face_found: bool
+    driver_lmk: np.ndarray = None        # 478 x 3 pixels of the driver frame, if a face was found
+    timings_ms: dict = field(default_factory=dict)
+
+
+class FrameProcessor:
+    """Owns MediaPipe, the engine and the paste-back for one avatar set. One thread at a time."""
+
+    def __init__(self, avatar, config: PipelineConfig, labeller, tracker: FaceTracker = None, predictor=None):
+        self.avatar = avatar
+        self.config = config
+        self.labeller = labeller
+        warp = WarpConfig(size=config.size, num_sources=avatar.count)
+        if predictor is None:
+            choice = create_predictor(config.backend, warp)
+            predictor, self.backend, self.backend_notes = choice.predictor, choice.name, choice.reasons
+        else:
+            self.backend, self.backend_notes = predictor.name, []
+        self.predictor = predictor
+        rgb, lmk = avatar.engine_inputs()
+        self.predictor.set_sources(rgb, lmk)
+        self.paste = PasteBack(avatar.base_bgr, avatar.base_to_crop, config.size)
+        self.retarget = Retargeter(avatar.lmk_norm[0], self._retarget_config(config))
+        self.tracker = tracker or FaceTracker(static=False)
+        self._own_tracker = tracker is None
+        self.filter = OneEuroFilter()
+        self._last_crop = avatar.crops_bgr[0]     # held pose: starts as the base image itself
+        self._last_t = None
+        self._calibrate_next = False
+
+    @staticmethod
+    def _retarget_config(c: PipelineConfig) -> RetargetConfig:
+        return RetargetConfig(relative=c.relative, expression=c.expression, head_motion=c.head_motion)
+
+    def update(self, **changes) -> None:
+        """Live changes that need no rebuild (expression, head motion, smoothing, relative)."""
+        self.config = replace(self.config, **changes)
+        self.retarget.config = self._retarget_config(self.config)
+
+    def calibrate(self) -> None:
+        """Use the next frame with a face as the neutral reference."""
+        self._calibrate_next = True
+
+    def process(self, frame_bgr, t: float) -> FrameResult:
+        timings = {}
+        t0 = time.perf_counter()
+        lmk = self.tracker.detect(frame_bgr) if frame_bgr is not None else None
+        t1 = time.perf_counter()
+        timings["landmarks"] = (t1 - t0) * 1e3
+        if lmk is not None:
+            lmk_s = self._smooth(lmk, t)
+            if self._calibrate_next:
+                self.retarget.calibrate(lmk_s)
+                self._calibrate_next = False
+            tgt = self.retarget(lmk_s)
+            t2 = time.perf_counter()
+            crop = self.predictor.render_bgr(tgt)
+            t3 = time.perf_counter()
+            timings["retarget"] = (t2 - t1) * 1e3
+            timings["engine"] = (t3 - t2) * 1e3
+            self._last_crop = crop
+        else:
+            # no face: the avatar holds its last pose; the driver image never reaches the output
+            self.filter.reset()
+            t3 = time.perf_counter()
+        full = self.paste(self._last_crop)
+        t4 = time.perf_counter()
+        timings["paste"] = (t4 - t3) * 1e3
+        self.labeller.apply(full)
+        timings["label"] = (time.perf_counter() - t4) * 1e3
+        return FrameResult(full, lmk is not None, lmk, timings)
+
+    def _smooth(self, lmk: np.ndarray, t: float) -> np.ndarray:
+        s = self.config.smoothing
+        if s <= 0:
+            return lmk
+        dt = 1 / 30 if self._last_t is None else max(t - self._last_t, 1e-3)
+        self._last_t = t
+        self.filter.min_cutoff = 1.5 / s
+        scale = float(np.ptp(lmk[topo.FACE_OVAL, 1])) or 1.0
+        return self.filter(lmk, dt, scale)
+
+    def close(self):
+        if self._own_tracker:
+            self.tracker.close()

@@ -1,0 +1,111 @@
+"""A painted synthetic face: the built-in sample avatar, the built-in demo motion and test data.
+
+It is drawn from scratch (no real person is depicted), and MediaPipe's face mesh finds it, so it
+drives the real tracking path. Parameters: mouth opening, eye opening, head yaw/pitch, identity.
+"""
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Identity:
+    skin_bgr: tuple = (150, 182, 226)
+    hair_bgr: tuple = (40, 52, 72)
+    iris_bgr: tuple = (120, 95, 60)
+    shirt_bgr: tuple = (110, 70, 50)
+    face_width: float = 112.0
+    face_height: float = 140.0
+
+
+SAMPLE = Identity()
+OTHER = Identity(skin_bgr=(95, 120, 165), hair_bgr=(30, 30, 30), iris_bgr=(40, 60, 90),
+                 shirt_bgr=(60, 120, 60), face_width=128.0, face_height=128.0)
+
+
+def render(mouth: float = 0.0, eyes: float = 1.0, yaw: float = 0.0, pitch: float = 0.0,
+           size: int = 512, who: Identity = SAMPLE, seed: int = 0, width: int = None) -> np.ndarray:
+    """BGR uint8 image (size x size, or width x size with the face centred).
+
+    mouth in [0, 1] (closed..wide open), eyes in [0, 1] (closed..open), yaw/pitch in [-1, 1].
+    """
+    H = W = 512
+    img = np.zeros((H, W, 3), np.float32)
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    img[:] = np.stack([140 + 50 * yy / H, 150 + 25 * xx / W, 110 + 30 * yy / H], -1)
+
+    def ell(c, ax, col, th=-1, ang=0.0):
+        cv2.ellipse(img, (int(round(c[0] * 16)), int(round(c[1] * 16))),
+                    (max(1, int(round(ax[0] * 16))), max(1, int(round(ax[1] * 16)))),
+                    ang, 0, 360, col, th, cv2.LINE_AA, 4)
+
+    skin = np.array(who.skin_bgr, np.float32)
+    fw, fh = who.face_width, who.face_height
+    cx, cy = 256 + yaw * 18, 270 + pitch * 10      # the head itself shifts a little
+    fx, fy = cx + yaw * 34, cy + pitch * 22        # features shift more: a turned head
+    ell((cx, 235), (fw + 38, fh + 35), who.hair_bgr)
+    cv2.rectangle(img, (int(cx - 48), int(cy + 60)), (int(cx + 48), H), tuple(float(v) for v in skin * 0.8), -1)
+    ell((256, 540), (220, 95), who.shirt_bgr)
+    ell((cx, cy), (fw, fh), tuple(float(v) for v in skin))
+    # soft shading: darker towards the face edge and on the side turned away
+    shade = np.clip(1 - (((xx - cx) / fw) ** 2 + ((yy - cy) / fh) ** 2), 0, 1) ** 0.35
+    side = 1 - 0.12 * np.clip((xx - cx) * np.sign(yaw + 1e-6) / fw, 0, 1) * abs(yaw)
+    face = (((xx - cx) / fw) ** 2 + ((yy - cy) / fh) ** 2) < 1
+    img[face] *= (0.78 + 0.22 * shade[face] * side[face])[:, None]
+    ell((cx, cy - fh + 25), (fw + 8, 48), who.hair_bgr)               # fringe
+    for s in (-1, 1):                                                 # cheeks
+        ell((fx + s * 60, fy + 45), (26, 16), tuple(float(v) for v in skin * np.array([0.9, 0.85, 1.02])))
+    for s in (-1, 1):
+        ex, ey = fx + s * 44, fy - 22
+        ell((ex, ey - 24), (28, 6), tuple(float(v) * 0.8 for v in who.hair_bgr))     # brow
+        h = max(0.8, 12.0 * eyes)
+        ell((ex, ey), (23, h + 2), tuple(float(v) * 0.6 for v in skin))               # lid crease
+        ell((ex, ey), (22, h), (240, 242, 245))
+        if eyes > 0.2:
+            r = min(9.5, h)
+            cv2.circle(img, (int(ex + yaw * 4), int(ey)), int(r), who.iris_bgr, -1, cv2.LINE_AA)
+            cv2.circle(img, (int(ex + yaw * 4), int(ey)), int(min(4.5, h)), (15, 15, 20), -1, cv2.LINE_AA)
+            cv2.circle(img, (int(ex + yaw * 4 + 3), int(ey - 3)), 2, (250, 250, 250), -1, cv2.LINE_AA)
+        ell((ex, ey), (23, h + 1), (60, 60, 80), 2)                                   # lashes
+    nose = np.array([[fx, fy - 10], [fx - 12 + yaw * 8, fy + 38], [fx + 12 + yaw * 8, fy + 38]], np.int32)
+    cv2.polylines(img, [nose], False, tuple(float(v) * 0.75 for v in skin), 2, cv2.LINE_AA)
+    ell((fx + yaw * 8, fy + 40), (15, 7), tuple(float(v) * 0.85 for v in skin))
+    mo = 4 + 44 * mouth
+    my = fy + 82 + mo / 3
+    ell((fx, my), (36, mo / 2 + 5), (85, 85, 175))                                  # lips
+    if mouth > 0.05:
+        ell((fx, my), (30, mo / 2), (45, 35, 70))                                   # cavity
+        ell((fx, my - mo / 2 + 5), (24, 4), (235, 235, 235))                        # teeth
+    else:
+        cv2.line(img, (int(fx - 30), int(my)), (int(fx + 30), int(my)), (55, 50, 110), 2, cv2.LINE_AA)
+    img = cv2.GaussianBlur(img, (0, 0), 1.1)
+    rng = np.random.default_rng(seed)
+    img += rng.normal(0, 2.5, img.shape).astype(np.float32)
+    out = np.clip(img, 0, 255).astype(np.uint8)
+    if size != 512:
+        out = cv2.resize(out, (size, size), interpolation=cv2.INTER_AREA)
+    if width and width != size:
+        canvas = np.empty((size, width, 3), np.uint8)
+        canvas[:] = out[:, :1].mean(0).astype(np.uint8)[None] if width > size else 0
+        if width > size:
+            x0 = (width - size) // 2
+            # extend the background gradient sideways instead of flat bars
+            canvas[:, :x0] = out[:, :1]
+            canvas[:, x0 + size:] = out[:, -1:]
+            canvas[:, x0:x0 + size] = out
+        else:
+            x0 = (size - width) // 2
+            canvas = out[:, x0:x0 + width].copy()
+        out = canvas
+    return out
+
+
+def demo_motion(t: float) -> dict:
+    """Built-in demo motion at time t seconds: talking, blinking and turning the head."""
+    talk = max(0.0, np.sin(2 * np.pi * 1.7 * t)) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.23 * t) ** 2)
+    blink_phase = (t % 3.1) / 3.1
+    eyes = 1.0 if blink_phase < 0.93 else abs(np.cos((blink_phase - 0.93) / 0.07 * np.pi))
+    yaw = 0.6 * np.sin(2 * np.pi * 0.13 * t)
+    pitch = 0.35 * np.sin(2 * np.pi * 0.09 * t + 1.0)
+    return dict(mouth=float(talk), eyes=float(eyes), yaw=float(yaw), pitch=float(pitch))
