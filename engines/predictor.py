@@ -88,3 +88,6 @@ def create_predictor(backend: str, config: WarpConfig) -> BackendChoice:
             log.info("backend %s chosen; skipped: %s", name, "; ".join(reasons))
         return BackendChoice(pred, name, reasons)
     raise RuntimeError("no engine backend could start: " + "; ".join(reasons))
+
+
+from . import backends  # noqa: E402,F401  (registers tensorrt, torch-cuda, onnxruntime)
