@@ -22,6 +22,8 @@ class OrtPredictor(Predictor):
             raise RuntimeError("onnxruntime is not installed") from exc
         self.model_path, self.cache_status = export.cached_onnx(config, cache_dir)
         opts = ort.SessionOptions()
+        # no busy-waiting workers between runs: the app's other threads (tracking, capture, UI) share these cores
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             opts.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(self.model_path), opts, providers=["CPUExecutionProvider"])
