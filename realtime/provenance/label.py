@@ -3,12 +3,128 @@
 Placement: top-right corner of the centre 4:3 area (call apps crop 16:9 to 4:3), cap height at
 least 5% of the frame's shorter side, white text on a dark plate for contrast after compression.
 The plate is rendered once per frame size; per frame it is a small alpha blend.
+
+Text is locale-aware. It is drawn with DejaVu Sans Bold when a copy ships in an installed package
+(matplotlib's, pulled in by mediapipe) or the system has one, which covers Latin, Greek and
+Cyrillic; otherwise with OpenCV's Hershey font after folding accents to ASCII. Scripts neither can
+draw (Chinese, Japanese, Korean, Arabic...) fall back to English.
 """
+import functools
+import glob
+import logging
+import os
+import unicodedata
+
 import cv2
 import numpy as np
 
+log = logging.getLogger(__name__)
+
 TEXT = "AI-GENERATED"
 CAP_FRACTION = 0.055          # cap height / shorter side (>= 0.05 required)
+SUB_FRACTION = 0.62           # second line's cap height / first line's
+
+# (label, second line for the attestation-only path, recording notice)
+TEXTS = {
+    "en": ("AI-GENERATED", "CONSENT ATTESTED, NOT VERIFIED",
+           "This video is AI-generated: the face is animated by software."),
+    "de": ("KI-GENERIERT", "EINWILLIGUNG NUR ERKLÄRT",
+           "Dieses Video ist KI-generiert: das Gesicht wird von Software animiert."),
+    "fr": ("GÉNÉRÉ PAR IA", "CONSENTEMENT DÉCLARÉ, NON VÉRIFIÉ",
+           "Cette vidéo est générée par IA : le visage est animé par un logiciel."),
+    "es": ("GENERADO POR IA", "CONSENTIMIENTO DECLARADO, NO VERIFICADO",
+           "Este vídeo está generado por IA: un programa anima la cara."),
+    "it": ("GENERATO DALL'IA", "CONSENSO DICHIARATO, NON VERIFICATO",
+           "Questo video è generato dall'IA: il volto è animato da un software."),
+    "pt": ("GERADO POR IA", "CONSENTIMENTO DECLARADO, NÃO VERIFICADO",
+           "Este vídeo é gerado por IA: o rosto é animado por software."),
+    "nl": ("AI-GEGENEREERD", "TOESTEMMING VERKLAARD, NIET GECONTROLEERD",
+           "Deze video is door AI gegenereerd: het gezicht wordt door software geanimeerd."),
+    "pl": ("WYGENEROWANE PRZEZ AI", "ZGODA DEKLAROWANA, NIESPRAWDZONA",
+           "To wideo jest wygenerowane przez AI: twarz animuje program."),
+    "sv": ("AI-GENERERAD", "SAMTYCKE INTYGAT, EJ VERIFIERAT",
+           "Den här videon är AI-genererad: ansiktet animeras av programvara."),
+    "ru": ("СОЗДАНО ИИ", "СОГЛАСИЕ ЗАЯВЛЕНО, НЕ ПРОВЕРЕНО",
+           "Это видео создано ИИ: лицо анимировано программой."),
+    "uk": ("ЗГЕНЕРОВАНО ШІ", "ЗГОДУ ЗАЯВЛЕНО, НЕ ПЕРЕВІРЕНО",
+           "Це відео згенероване ШІ: обличчя анімує програма."),
+    "el": ("ΠΑΡΑΓΩΓΗ ΤΝ", "ΣΥΝΑΙΝΕΣΗ ΔΗΛΩΜΕΝΗ, ΜΗ ΕΠΑΛΗΘΕΥΜΕΝΗ",
+           "Αυτό το βίντεο δημιουργήθηκε από ΤΝ: το πρόσωπο κινείται από λογισμικό."),
+}
+
+
+def resolve_locale(locale: str = None) -> str:
+    """'de_DE.UTF-8' -> 'de'; None -> from LC_ALL / LC_MESSAGES / LANG; unknown -> 'en'."""
+    if not locale:
+        for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+            if os.environ.get(var):
+                locale = os.environ[var]
+                break
+    code = (locale or "en").split(".")[0].split("_")[0].split("-")[0].lower()
+    return code if code in TEXTS else "en"
+
+
+def texts(locale: str = None) -> tuple:
+    return TEXTS[resolve_locale(locale)]
+
+
+@functools.lru_cache(maxsize=1)
+def font_path():
+    """A bold DejaVu Sans TTF from an installed package or the system, or None."""
+    try:
+        import matplotlib
+        cands = [os.path.join(os.path.dirname(matplotlib.__file__), "mpl-data", "fonts", "ttf", "DejaVuSans-Bold.ttf")]
+    except ImportError:
+        cands = []
+    cands += glob.glob("/usr/share/fonts/**/DejaVuSans-Bold.ttf", recursive=True)
+    for p in cands:
+        if os.path.isfile(p):
+            try:
+                from PIL import ImageFont
+                ImageFont.truetype(p, 12)
+                return p
+            except (ImportError, OSError):
+                continue
+    return None
+
+
+def ascii_fold(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def _drawable(text: str) -> bool:
+    """True when the available font can draw every character of text."""
+    if font_path() is None:
+        return text == ascii_fold(text) or all(ord(c) < 0x250 for c in text)
+    return all(ord(c) < 0x530 or c in "·–—’" for c in text)   # Latin, Greek, Cyrillic
+
+
+def render_text(text: str, cap_px: int, color=(255, 255, 255)):
+    """Anti-aliased text as (BGR uint8 image on black, alpha float32), cap height ~= cap_px."""
+    path = font_path()
+    if path is not None:
+        from PIL import Image, ImageDraw, ImageFont
+        probe = ImageFont.truetype(path, 100)
+        l, t, r, b = probe.getbbox("H")
+        font = ImageFont.truetype(path, max(6, int(round(100 * cap_px / (b - t)))))
+        l, t, r, b = font.getbbox(text)
+        img = Image.new("L", (r - l + 2, b - t + 2), 0)
+        ImageDraw.Draw(img).text((1 - l, 1 - t), text, fill=255, font=font)
+        alpha = np.asarray(img, np.float32) / 255
+    else:
+        text = ascii_fold(text)
+        fontface = cv2.FONT_HERSHEY_DUPLEX
+        (_, th), _ = cv2.getTextSize("H", fontface, 1.0, 1)
+        scale = cap_px / th
+        thick = max(1, int(round(scale * 1.6)))
+        (tw, th), base = cv2.getTextSize(text, fontface, scale, thick)
+        a = np.zeros((th + base + thick + 2, tw + thick + 2), np.uint8)
+        cv2.putText(a, text, (1, th + 1), fontface, scale, 255, thick, cv2.LINE_AA)
+        rows = np.nonzero(a.max(1))[0]
+        alpha = a[rows.min():rows.max() + 1].astype(np.float32) / 255
+    img = np.zeros(alpha.shape + (3,), np.uint8)
+    img[:] = color
+    return img, alpha
 
 
 def centre_43_box(width: int, height: int):
@@ -23,29 +139,49 @@ def centre_43_box(width: int, height: int):
 
 
 class VisibleLabel:
-    def __init__(self, width: int, height: int, text: str = TEXT):
+    """The label plate for one frame size: line 1 the label, optional line 2 (attestation path)."""
+
+    def __init__(self, width: int, height: int, text: str = None, subtext: str = None, locale: str = None):
         self.size = (width, height)
-        self.text = text
-        cap = max(8, int(np.ceil(CAP_FRACTION * min(width, height))))
-        font = cv2.FONT_HERSHEY_DUPLEX
-        # Hershey cap height is ~ 21.5 px per unit of scale... measure instead of assuming
-        (tw, th), base = cv2.getTextSize(text, font, 1.0, 1)
-        scale = cap / th
-        thick = max(1, int(round(scale * 1.6)))
-        (tw, th), base = cv2.getTextSize(text, font, scale, thick)
-        pad = max(3, cap // 3)
-        pw, ph = tw + 2 * pad, th + 2 * pad
+        label, second, _ = texts(locale)
+        text = text or label
+        if not _drawable(text):
+            log.warning("label: cannot draw %r with the available font; using English", text)
+            text = TEXT
+        if subtext is not None and not _drawable(subtext):
+            subtext = TEXTS["en"][1]
+        self.text, self.subtext = text, subtext
         bx0, by0, bx1, by1 = centre_43_box(width, height)
+        cap = max(8, int(np.ceil(CAP_FRACTION * min(width, height))))
+        pad = max(3, cap // 3)
+        lines = [render_text(text, cap)]
+        if subtext:
+            sub_cap = max(6, int(round(cap * SUB_FRACTION)))
+            img, a = render_text(subtext, sub_cap)
+            room = (bx1 - bx0) - 2 * pad - 2 * max(2, cap // 3)
+            if a.shape[1] > room:          # shrink the second line only; line 1 keeps its size
+                img, a = render_text(subtext, max(5, int(sub_cap * room / a.shape[1])))
+            lines.append((img, a))
+        gap = pad // 2
+        tw = max(a.shape[1] for _, a in lines)
+        th = sum(a.shape[0] for _, a in lines) + gap * (len(lines) - 1)
+        pw, ph = tw + 2 * pad, th + 2 * pad
         margin = max(2, cap // 3)
         x1 = bx1 - margin
         x0 = max(bx0 + margin, x1 - pw)
         y0 = by0 + margin
+        pw, ph = min(pw, width - x0), min(ph, height - y0)
         self.rect = (x0, y0, x0 + pw, y0 + ph)
-        self.cap_height = th
-        plate = np.zeros((ph, pw, 3), np.uint8)
-        plate[:] = (20, 20, 20)
-        cv2.putText(plate, text, (pad, pad + th), font, scale, (255, 255, 255), thick, cv2.LINE_AA)
-        self.plate = plate[: min(ph, height - y0), : min(pw, width - x0)]
+        self.cap_height = cap
+        plate = np.full((th + 2 * pad, tw + 2 * pad, 3), 20, np.float32)
+        y = pad
+        for img, a in lines:                   # right-aligned lines
+            h, w = a.shape
+            xs = pad + tw - w
+            region = plate[y:y + h, xs:xs + w]
+            region[:] = region * (1 - a[..., None]) + img.astype(np.float32) * a[..., None]
+            y += h + gap
+        self.plate = plate[:ph, :pw].astype(np.uint8)
         self.opacity = 0.85
 
     def apply(self, frame_bgr: np.ndarray) -> np.ndarray:
@@ -58,3 +194,41 @@ class VisibleLabel:
         roi = frame_bgr[y0:y0 + ph, x0:x0 + pw]
         cv2.addWeighted(self.plate, self.opacity, roi, 1 - self.opacity, 0, dst=roi)
         return frame_bgr
+
+
+def notice_frame(width: int, height: int, session_id: str, locale: str = None, stronger: bool = False,
+                 background_bgr: np.ndarray = None) -> np.ndarray:
+    """A full-width recording notice card (BGR uint8) over a darkened background or plain dark."""
+    label, second, sentence = texts(locale)
+    if not _drawable(label + sentence):
+        label, second, sentence = TEXTS["en"]
+    if background_bgr is not None:
+        if background_bgr.shape[:2] != (height, width):
+            raise ValueError(f"notice: background is {background_bgr.shape[1]}x{background_bgr.shape[0]}, "
+                             f"expected {width}x{height}")
+        frame = (background_bgr.astype(np.float32) * 0.25 + 10).astype(np.uint8)
+    else:
+        frame = np.full((height, width, 3), 24, np.uint8)
+    short = min(width, height)
+    band_h = int(height * 0.5)
+    y0 = (height - band_h) // 2
+    frame[y0:y0 + band_h] = (30, 30, 150)            # full-width red band, BGR
+    rows = [(label, 0.10), (sentence, 0.035), (f"Session {session_id}", 0.03)]
+    if stronger:
+        rows.insert(1, (second, 0.045))
+    imgs = []
+    for text, frac in rows:
+        img, a = render_text(text, max(6, int(frac * short)))
+        if a.shape[1] > width * 0.94:
+            img, a = render_text(text, max(5, int(frac * short * width * 0.94 / a.shape[1])))
+        imgs.append((img, a))
+    gap = int(0.03 * short)
+    total = sum(a.shape[0] for _, a in imgs) + gap * (len(imgs) - 1)
+    y = y0 + (band_h - total) // 2
+    for img, a in imgs:
+        h, w = a.shape
+        x = (width - w) // 2
+        region = frame[y:y + h, x:x + w].astype(np.float32)
+        frame[y:y + h, x:x + w] = (region * (1 - a[..., None]) + img * a[..., None]).astype(np.uint8)
+        y += h + gap
+    return frame

@@ -2,20 +2,70 @@
 
 Fails closed: if anything goes wrong the caller gets an exception and must not emit the frame.
 """
+import logging
+import math
 import secrets
 
-from .label import VisibleLabel
+import numpy as np
+
+from .label import VisibleLabel, notice_frame, texts
+from .watermark import ID_BITS, Watermarker, session_number
+
+log = logging.getLogger(__name__)
+
+NOTICE_SECONDS = 2.0
+
+
+def new_session_id() -> str:
+    """A random session id: 6 hex digits (the watermark carries 24 bits of id)."""
+    return secrets.token_hex(ID_BITS // 8)
 
 
 class Labeller:
-    def __init__(self, session_id: str = None):
-        self.session_id = session_id or secrets.token_hex(4)
-        self._labels = {}
+    """Labels and watermarks frames of any size for one output session.
 
-    def apply(self, frame_bgr):
-        """Label frame_bgr (modified in place) and return it."""
+    session_id: 6 hex digits (made at random when None); the watermark carries it.
+    locale: label language ('de', 'fr_FR.UTF-8', ...; None follows the environment).
+    stronger: the attestation-only path (consent for someone else without their signed token):
+    a second line under the label says consent is attested, not verified.
+    """
+
+    def __init__(self, session_id: str = None, locale: str = None, stronger: bool = False):
+        self.session_id = new_session_id() if session_id is None else str(session_id).lower()
+        session_number(self.session_id)            # ValueError now, not at the first frame
+        self.locale = locale
+        self.stronger = bool(stronger)
+        self._labels = {}
+        self._marks = {}
+
+    def _for_size(self, w: int, h: int):
+        key = (w, h)
+        if key not in self._labels:
+            sub = texts(self.locale)[1] if self.stronger else None
+            self._labels[key] = VisibleLabel(w, h, subtext=sub, locale=self.locale)
+            self._marks[key] = Watermarker(w, h, self.session_id)
+        return self._labels[key], self._marks[key]
+
+    def apply(self, frame_bgr: np.ndarray) -> np.ndarray:
+        """Label and watermark frame_bgr (uint8 BGR, modified in place) and return it."""
+        if not isinstance(frame_bgr, np.ndarray) or frame_bgr.dtype != np.uint8 or frame_bgr.ndim != 3 \
+                or frame_bgr.shape[2] != 3:
+            got = f"{frame_bgr.dtype} {frame_bgr.shape}" if isinstance(frame_bgr, np.ndarray) else type(frame_bgr).__name__
+            raise ValueError(f"labeller: expected a uint8 H x W x 3 BGR frame, got {got}")
+        if not frame_bgr.flags.writeable:
+            raise ValueError("labeller: the frame is read-only; pass a copy")
         h, w = frame_bgr.shape[:2]
-        label = self._labels.get((w, h))
-        if label is None:
-            label = self._labels[(w, h)] = VisibleLabel(w, h)
-        return label.apply(frame_bgr)
+        label, mark = self._for_size(w, h)
+        label.apply(frame_bgr)
+        return mark.apply(frame_bgr)
+
+    def notice_frames(self, width: int, height: int, fps: float, seconds: float = NOTICE_SECONDS,
+                      background_bgr: np.ndarray = None) -> list:
+        """The frames that open a recording: a full-width notice held >= `seconds` (labelled and
+        watermarked like every other frame). Returns ceil(seconds * fps) frames (the same image)."""
+        if fps <= 0:
+            raise ValueError(f"notice: fps must be > 0, got {fps}")
+        card = notice_frame(width, height, self.session_id, self.locale, self.stronger, background_bgr)
+        self.apply(card)
+        card.flags.writeable = False
+        return [card] * int(math.ceil(seconds * fps - 1e-9))
