@@ -40,7 +40,7 @@ class DeviceFrames:
     @staticmethod
     def to_bgr8(frame_nchw: torch.Tensor) -> torch.Tensor:
         """1 x 3 x S x S RGB float in [0,1] on the device -> S x S x 3 uint8 BGR on the device."""
-        return (frame_nchw[0].flip(0) * 255.0 + 0.5).to(torch.uint8).permute(1, 2, 0)
+        return (frame_nchw[0].flip(0) * 255.0 + 0.5).to(torch.uint8).permute(1, 2, 0).contiguous()
 
     def download(self, bgr_dev: torch.Tensor) -> np.ndarray:
         self.bgr_host.copy_(bgr_dev, non_blocking=True)

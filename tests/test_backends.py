@@ -459,3 +459,14 @@ def test_parity_psnr_is_exact():
     assert psnr(a, b) == pytest.approx(10 * math.log10(48))
     with pytest.raises(ValueError, match="same shape"):
         psnr(a, a[:2])
+
+
+def test_gpu_paths_convert_colours_like_the_reference():
+    from engines.cuda_backend import DeviceFrames
+    from engines.predictor import to_bgr8
+    frame = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    frame[0, 0, 0, 0], frame[0, 2, 0, 0] = 1.0, 0.0                 # red pixel -> BGR (0, ?, 255)
+    out = DeviceFrames.to_bgr8(frame)
+    assert out.is_contiguous() and out.dtype == torch.uint8
+    np.testing.assert_array_equal(out.numpy(), to_bgr8(frame))
+    assert out[0, 0, 2] == 255 and out[0, 0, 0] == 0
