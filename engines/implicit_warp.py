@@ -26,15 +26,17 @@ from . import topology as topo
 class WarpConfig:
     size: int = 512            # output crop side in pixels
     num_sources: int = 4       # K: static, the exported graph is built per K
-    grid: int = 48             # attention / flow resolution
+    grid: int = 64             # attention / flow cells across the face window
+    outer_grid: int = 24       # flow cells for the rigid motion outside the window
     window: float = 0.72       # centred fraction of the crop where non-base sources may win
     face_dilate: float = 1.08  # face region (MLS flow) vs. outside (rigid head motion)
     edge_width: float = 0.06   # soft edge of region masks, normalised units
     falloff: tuple = (1.3, 1.95)  # radii (in face radii) where rigid motion fades to none
-    mls_eps: float = 2e-4      # MLS weight softening (squared normalised units)
+    mls_eps: float = 4e-5      # MLS weight softening (squared normalised units)
     select_sigma: float = 0.07  # neighbourhood of the source-selection attention
     temperature: float = 1.5e-3  # selection softmax temperature (variance units)
     base_bias: float = 1.0     # stickiness of the base source, avoids flicker between equals
+    lid_band: float = 0.6      # half-height of the lid remap band, in eye widths
     mouth_penalty: float = 8.0
     null_score: float = -3.0
     cavity_rgb: tuple = (0.20, 0.08, 0.09)
@@ -88,6 +90,60 @@ def soft_polygon_mask(points: torch.Tensor, poly: torch.Tensor, width: float) ->
     return torch.where(inside > 0.5, 0.5 + ramp, 0.5 - ramp)
 
 
+def _curve_y(xq: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor) -> torch.Tensor:
+    """Piecewise-linear y(x) of a lid curve given by ordered points (cx, cy: ... x n), at xq (... x P)."""
+    x0, x1 = cx[..., :-1, None], cx[..., 1:, None]             # ... x (n-1) x 1
+    y0, y1 = cy[..., :-1, None], cy[..., 1:, None]
+    span = x1 - x0
+    span = torch.where(span.abs() < 1e-6, torch.full_like(span, 1e-6), span)
+    t = ((xq[..., None, :] - x0) / span).clamp(0.0, 1.0)     # ... x (n-1) x P
+    y = y0 + t * (y1 - y0)
+    # segment membership, with the ends extended so every x gets exactly one segment
+    lo = torch.cat([torch.full_like(x0[..., :1, :], -1e9), x0[..., 1:, :]], -2)
+    hi = torch.cat([x1[..., :-1, :], torch.full_like(x1[..., :1, :], 1e9)], -2)
+    inside = ((xq[..., None, :] >= lo) & (xq[..., None, :] < hi)).float()
+    return (y * inside).sum(-2)
+
+
+def _lid_correction(P, flow, tgt, src, eyes, band):
+    """Fold-aware vertical remap around each eye: the band between a target's lids maps onto the
+    band between the source's lids, lid skin above/below follows, so lids really close (MLS alone
+    blends the two lids where they meet and leaves eyeball showing).
+
+    P: N x 2 target points, flow: N x K x 2 (MLS, source coords), tgt: 468 x 2, src: K x 468 x 2.
+    """
+    ys = flow[..., 1].t()                                      # K x N
+    xs = flow[..., 0].t()
+    px, py = P[:, 0], P[:, 1]
+    for upper, lower in eyes:
+        tu, tl = tgt[upper], tgt[lower]                        # n x 2
+        su, sl = src[:, upper], src[:, lower]                  # K x n x 2
+        t_up = _curve_y(px[None], tu[None, :, 0], tu[None, :, 1])[0]
+        t_lo = _curve_y(px[None], tl[None, :, 0], tl[None, :, 1])[0]
+        s_up = _curve_y(xs, su[..., 0], su[..., 1])
+        s_lo = _curve_y(xs, sl[..., 0], sl[..., 1])
+        width_t = (tu[-1, 0] - tu[0, 0]).abs() + 1e-6
+        width_s = (su[:, -1, 0] - su[:, 0, 0]).abs()[:, None] + 1e-6
+        H = band * width_t
+        Hs = band * width_s
+        m_t = (t_up + t_lo) / 2
+        m_s = (s_up + s_lo) / 2
+        top_t, bot_t = m_t - H, m_t + H
+        top_s, bot_s = m_s - Hs, m_s + Hs
+        gap_t = (t_lo - t_up).clamp_min(1e-5)
+        above = s_up + (py - t_up) * (s_up - top_s) / (t_up - top_t).clamp_min(1e-5)
+        between = s_up + (py - t_up) / gap_t * (s_lo - s_up)
+        below = s_lo + (py - t_lo) * (bot_s - s_lo) / (bot_t - t_lo).clamp_min(1e-5)
+        mapped = torch.where(py < t_up, above, torch.where(py > t_lo, below, between))
+        xc = (tu[0, 0] + tu[-1, 0]) / 2
+        wx = ((1.15 - (px - xc).abs() / (width_t / 2)) / 0.35).clamp(0.0, 1.0)
+        wy = ((1.0 - (py - m_t).abs() / H) / 0.35).clamp(0.0, 1.0)
+        w = (wx * wy)
+        w = w * w * (3 - 2 * w)
+        ys = ys + w[None] * (mapped - ys)
+    return torch.stack([xs.t(), ys.t()], -1)
+
+
 def _pixel_grid(n: int, lo: float = -1.0, hi: float = 1.0) -> torch.Tensor:
     """Centres of n pixels spanning [lo, hi] in normalised coordinates -> n x n x 2 (x, y)."""
     step = (hi - lo) / n
@@ -112,11 +168,16 @@ class ImplicitWarpEngine(torch.nn.Module):
         self.win_n = win
         lo = -1.0 + 2.0 * self.win_lo / S
         hi = lo + 2.0 * win / S
-        self.register_buffer("grid_pts", _pixel_grid(G).reshape(-1, 2))
+        # the attention grid covers the centred window where the face lives (finer cells for
+        # lids and lips); outside it only the base source's smooth rigid motion is needed
+        self.win_half = hi
+        self.register_buffer("grid_pts", _pixel_grid(G, lo, hi).reshape(-1, 2))
+        self.register_buffer("outer_pts", _pixel_grid(c.outer_grid).reshape(-1, 2))
         self.register_buffer("up_full", _pixel_grid(S)[None])
-        self.register_buffer("up_win", _pixel_grid(win, lo, hi)[None])
-        inside_win = ((self.grid_pts.abs() <= abs(lo)).all(1)).float()
-        self.register_buffer("win_mask", inside_win)
+        self.register_buffer("up_win", _pixel_grid(win)[None])
+        ring = torch.zeros(G, G)
+        ring[2:-2, 2:-2] = 1.0
+        self.register_buffer("win_mask", ring.reshape(-1))
         self.register_buffer("cavity", torch.tensor(c.cavity_rgb).view(1, 3, 1, 1))
         # Source-side state (filled by set_sources)
         self.register_buffer("src_rgb", torch.zeros(K, 3, S, S))
@@ -127,6 +188,9 @@ class ImplicitWarpEngine(torch.nn.Module):
         self._stable = list(topo.STABLE)
         self._oval = list(topo.FACE_OVAL)
         self._mouth = list(topo.LIPS_INNER)
+        # lid curves ordered by increasing x in an upright crop (right eye: outer -> inner)
+        self._eyes = [(topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER),
+                      (topo.LEFT_EYE_UPPER[::-1], topo.LEFT_EYE_LOWER[::-1])]
 
     # ---- once per avatar set -------------------------------------------------------------
     @torch.no_grad()
@@ -189,17 +253,22 @@ class ImplicitWarpEngine(torch.nn.Module):
         ux = dx * syy - dy * sxy                               # (dx, dy) @ Spp^-1
         uy = dy * sxx - dx * sxy
         mls = ux[:, :, None] * xq + uy[:, :, None] * yq + q    # G^2 x K x 2
+        mls = _lid_correction(P, mls, tgt_all, src_lmk, self._eyes, c.lid_band)
 
         # outside the face: the head's rigid motion, fading to no motion towards the crop border
         a, b, ms, md = _similarity(tgt_all[self._stable][None].expand(K, -1, -1), src_lmk[:, self._stable])
-        rigid = _apply_similarity(P[None].expand(K, -1, -1), a, b, ms, md).permute(1, 0, 2)   # G^2 x K x 2
         oval = tgt_all[self._oval]
         centre = oval.mean(0, keepdim=True)
         radius = (oval - centre).norm(dim=1).mean()
-        r = (P - centre).norm(dim=1, keepdim=True) / radius
-        t = ((r - c.falloff[0]) / (c.falloff[1] - c.falloff[0])).clamp(0.0, 1.0)
-        still = (t * t * (3 - 2 * t))[:, :, None]
-        outer = rigid * (1 - still) + P[:, None, :] * still
+
+        def outer_flow(pts, k):
+            rigid = _apply_similarity(pts[None].expand(k, -1, -1), a[:k], b[:k], ms[:k], md[:k]).permute(1, 0, 2)
+            t = (((pts - centre).norm(dim=1, keepdim=True) / radius - c.falloff[0])
+                 / (c.falloff[1] - c.falloff[0])).clamp(0.0, 1.0)
+            still = (t * t * (3 - 2 * t))[:, :, None]
+            return rigid * (1 - still) + pts[:, None, :] * still       # N x k x 2
+
+        outer = outer_flow(P, K)
         face = soft_polygon_mask(P, centre + (oval - centre) * c.face_dilate, c.edge_width)[:, None, None]
         flow = face * mls + (1 - face) * outer
         flow_k = flow.permute(1, 0, 2).reshape(K, G, G, 2)
@@ -218,9 +287,9 @@ class ImplicitWarpEngine(torch.nn.Module):
         score = -var / c.temperature
 
         inside_mouth = soft_polygon_mask(P, tgt_all[self._mouth], c.edge_width * 0.5)[:, None]
-        src_mouth = F.grid_sample(src_mouth, flow_k, align_corners=False).view(K, -1).t()
+        src_mouth = F.grid_sample(src_mouth, flow_k / self.win_half, align_corners=False).view(K, -1).t()
         score = score - c.mouth_penalty * (inside_mouth * (1 - src_mouth) + 0.5 * (1 - inside_mouth) * src_mouth)
-        others = (face[:, 0] * self.win_mask[:, None])
+        others = face[:, 0] * self.win_mask[:, None]
         if K > 1:
             penalty = torch.cat([torch.full_like(others, -c.base_bias), 1e4 * (1 - others).expand(-1, K - 1)], 1)
         else:
@@ -232,17 +301,18 @@ class ImplicitWarpEngine(torch.nn.Module):
 
         # full resolution: base everywhere, other sources and the null only inside the window
         flow_lo = flow_k.permute(0, 3, 1, 2)                                             # K x 2 x G x G
-        base_grid = F.grid_sample(flow_lo[:1], self.up_full, align_corners=False).permute(0, 2, 3, 1)
-        out = F.grid_sample(src_rgb[:1], base_grid, align_corners=False)           # 1 x 3 x S x S
-        lo, n = self.win_lo, self.win_n
+        lo, n, S, Go = self.win_lo, self.win_n, c.size, c.outer_grid
+        pad = (lo, S - lo - n, lo, S - lo - n)
+        coarse = outer_flow(self.outer_pts, 1).reshape(1, Go, Go, 2).permute(0, 3, 1, 2)
+        base_flow = F.interpolate(coarse, size=(S, S), mode="bilinear", align_corners=False)
+        win_flow = F.grid_sample(flow_lo, self.up_win.expand(K, -1, -1, -1), align_corners=False)   # K x 2 x n x n
+        base_flow = base_flow + F.pad(win_flow[:1] - base_flow[:, :, lo:lo + n, lo:lo + n], pad)
+        out = F.grid_sample(src_rgb[:1], base_flow.permute(0, 2, 3, 1), align_corners=False)     # 1 x 3 x S x S
         w_win = F.grid_sample(weights, self.up_win, align_corners=False)                 # 1 x (K+1) x n x n
         base_win = out[:, :, lo:lo + n, lo:lo + n]
         blend = base_win * w_win[:, 0:1] + self.cavity * w_win[:, K:K + 1]
         if K > 1:
-            up = self.up_win.expand(K - 1, -1, -1, -1)
-            grids = F.grid_sample(flow_lo[1:], up, align_corners=False).permute(0, 2, 3, 1)
-            imgs = F.grid_sample(src_rgb[1:], grids, align_corners=False)          # (K-1) x 3 x n x n
+            imgs = F.grid_sample(src_rgb[1:], win_flow[1:].permute(0, 2, 3, 1), align_corners=False)   # (K-1) x 3 x n x n
             blend = blend + (imgs * w_win[0, 1:K, None]).sum(0, keepdim=True)
-        S = c.size
-        out = out + F.pad(blend - base_win, (lo, S - lo - n, lo, S - lo - n))
+        out = out + F.pad(blend - base_win, pad)
         return out.clamp(0.0, 1.0)

@@ -46,7 +46,7 @@ class AvatarSet:
         for i, img in enumerate(self.images):
             M = self.base_to_crop if i == 0 else geometry.fit_similarity(
                 img.lmk_px[topo.STABLE], base_crop_px[topo.STABLE])
-            crops.append(cv2.warpAffine(img.image_bgr, M[:2], (S, S), flags=cv2.INTER_AREA if M[0, 0] ** 2 + M[0, 1] ** 2 < 0.5 else cv2.INTER_LINEAR,
+            crops.append(cv2.warpAffine(img.image_bgr, M[:2], (S, S), flags=cv2.INTER_AREA if M[0, 0] ** 2 + M[0, 1] ** 2 < 0.5 else cv2.INTER_CUBIC,
                                         borderMode=cv2.BORDER_REPLICATE))
             lmks.append(px_to_norm(geometry.apply(M, img.lmk_px), S))
         self.crops_bgr = crops

@@ -109,7 +109,7 @@ class FrameProcessor:
             return lmk
         dt = 1 / 30 if self._last_t is None else max(t - self._last_t, 1e-3)
         self._last_t = t
-        self.filter.min_cutoff = 1.5 / s
+        self.filter.min_cutoff = 4.0 / s
         scale = float(np.ptp(lmk[topo.FACE_OVAL, 1])) or 1.0
         return self.filter(lmk, dt, scale)
 

@@ -45,7 +45,7 @@ class FaceTracker:
 class OneEuroFilter:
     """Casiez et al.'s One Euro filter over an array of coordinates: smooth when still, fast when moving."""
 
-    def __init__(self, min_cutoff: float = 1.5, beta: float = 0.3, d_cutoff: float = 1.0):
+    def __init__(self, min_cutoff: float = 4.0, beta: float = 1.5, d_cutoff: float = 1.0):
         self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
         self._x = None
         self._dx = None

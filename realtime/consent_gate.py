@@ -1,0 +1,27 @@
+"""Consent before output: find or record the consent record for the exact image set, or refuse."""
+from .errors import ConsentError
+
+HOW_TO = ('give consent with --consent self (the photos show you) or --consent "other:NAME" '
+          '(NAME agreed to be animated from these photos)')
+
+
+def parse_consent(arg: str):
+    if arg is None:
+        return None
+    if arg == "self":
+        return ("self", None)
+    if arg.startswith("other:") and arg[6:].strip():
+        return ("other", arg[6:].strip())
+    raise ConsentError(f'--consent must be "self" or "other:NAME", got {arg!r}')
+
+
+def require_consent(image_hashes, consent_arg, store, scope="animate"):
+    """Return a valid consent record for these images, recording the given one if needed."""
+    wanted = parse_consent(consent_arg)
+    record = store.find_valid(image_hashes, scope=scope)
+    if record is None and wanted is not None:
+        kind, name = wanted
+        record = store.record(image_hashes, kind, name)
+    if record is None:
+        raise ConsentError(f"no consent record for these {len(image_hashes)} image(s); {HOW_TO}")
+    return record

@@ -1,0 +1,42 @@
+"""Quality measures of ENGINE.md, with no downloaded networks: PSNR/SSIM on the face box, landmark
+error over inter-ocular distance, dlib identity distance, and how well an avatar follows a driver."""
+import numpy as np
+
+from engines import topology as topo
+
+
+def face_box(lmk_px: np.ndarray, shape, margin: float = 0.1):
+    pts = lmk_px[:, :2]
+    x0, y0 = pts.min(0)
+    x1, y1 = pts.max(0)
+    mx, my = (x1 - x0) * margin, (y1 - y0) * margin
+    h, w = shape[:2]
+    return (int(max(0, x0 - mx)), int(max(0, y0 - my)), int(min(w, x1 + mx)), int(min(h, y1 + my)))
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float32) - b.astype(np.float32)) ** 2)
+    return float(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    from skimage.metrics import structural_similarity
+    return float(structural_similarity(a, b, channel_axis=2, data_range=255))
+
+
+def landmark_error(lmk_out: np.ndarray, lmk_gt: np.ndarray) -> float:
+    """Mean 2D distance over the 478 points, in units of the ground truth's inter-ocular distance."""
+    d = np.linalg.norm(lmk_out[:, :2] - lmk_gt[:, :2], axis=1).mean()
+    return float(d / max(topo.inter_ocular(lmk_gt), 1e-6))
+
+
+def expression_signals(lmk: np.ndarray) -> dict:
+    yaw, pitch = topo.head_yaw_pitch(lmk)
+    return dict(mouth=topo.mouth_openness(lmk), eyes=topo.eye_openness(lmk), yaw=yaw, pitch=pitch)
+
+
+def correlation(a, b) -> float:
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if len(a) < 3 or a.std() < 1e-9 or b.std() < 1e-9:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])

@@ -1,0 +1,79 @@
+"""Driving frame sources: a video file, a camera, or the built-in demo motion. Each yields (frame_bgr, t)."""
+import logging
+import os
+
+import cv2
+
+from . import synthetic_face
+from .errors import InputError
+
+log = logging.getLogger(__name__)
+
+VIDEO_EXTS = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".gif"}
+
+
+class VideoFileSource:
+    def __init__(self, path):
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise InputError(path, "file not found")
+        if os.path.isdir(path):
+            raise InputError(path, "is a folder, expected a video file")
+        if not os.access(path, os.R_OK):
+            raise InputError(path, "cannot be read (permission denied)")
+        if os.path.getsize(path) == 0:
+            raise InputError(path, "file is empty")
+        self.path = path
+        cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+        ok, first = cap.read() if cap.isOpened() else (False, None)
+        if not ok or first is None:
+            cap.release()
+            raise InputError(path, "not a video this app can decode (expected MP4, MOV, AVI, MKV or WebM)")
+        self._cap = cap
+        self._first = first
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if fps and 1 <= fps <= 240 else 30.0
+        self.frame_count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.size = (first.shape[1], first.shape[0])
+
+    def __iter__(self):
+        i = 0
+        frame = self._first
+        while frame is not None:
+            yield frame, i / self.fps
+            i += 1
+            ok, frame = self._cap.read()
+            if not ok:
+                frame = None
+        self._cap.release()
+
+
+class DemoMotionSource:
+    """The built-in demo driver: a painted face talking, blinking and turning its head."""
+
+    def __init__(self, seconds: float = 8.0, fps: float = 30.0, size: int = 320,
+                 who=synthetic_face.OTHER):
+        self.fps = fps
+        self.frame_count = int(round(seconds * fps))
+        self.size = (size, size)
+        self._px = size
+        self.who = who
+
+    def frame_at(self, t: float):
+        return synthetic_face.render(size=self._px, who=self.who, seed=0, **synthetic_face.demo_motion(t))
+
+    def __iter__(self):
+        for i in range(self.frame_count):
+            t = i / self.fps
+            yield self.frame_at(t), t
+
+
+def open_driving(spec: str):
+    """'demo', 'camera', 'camera:N', or a video file path."""
+    if spec == "demo":
+        return DemoMotionSource()
+    if spec == "camera" or spec.startswith("camera:"):
+        from .camera import CameraSource
+        index = int(spec.split(":", 1)[1]) if ":" in spec else 0
+        return CameraSource(index)
+    return VideoFileSource(spec)

@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""AvatarCam: animate a consenting person's photo set from your webcam, with consent and labels built in.
+
+No arguments opens the desktop app; subcommands do headless work (see --help).
+"""
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+# subcommand modules; each registers itself with add_parser(subparsers)
+COMMANDS = ["animate", "bench", "evaluate", "verify", "consent", "doctor"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="run.py", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"realtime.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"realtime.commands.{name}":
+                continue          # not built yet in this checkout
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    os.environ.setdefault("GLOG_minloglevel", "2")          # MediaPipe's C++ chatter
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        from ui.app import main as app_main
+        return app_main()
+    from realtime.errors import AppError
+    try:
+        return args.func(args)
+    except AppError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
