@@ -144,10 +144,9 @@ def _lid_correction(P, flow, tgt, src, eyes, band):
     return torch.stack([xs.t(), ys.t()], -1)
 
 
-def _pixel_grid(n: int, lo: float = -1.0, hi: float = 1.0) -> torch.Tensor:
-    """Centres of n pixels spanning [lo, hi] in normalised coordinates -> n x n x 2 (x, y)."""
-    step = (hi - lo) / n
-    c = lo + step * (torch.arange(n, dtype=torch.float32) + 0.5)
+def _corner_grid(n: int, lo: float, hi: float) -> torch.Tensor:
+    """n x n points from lo to hi inclusive (x, y) -> n x n x 2."""
+    c = torch.linspace(lo, hi, n)
     yy, xx = torch.meshgrid(c, c, indexing="ij")
     return torch.stack([xx, yy], -1)
 
@@ -171,10 +170,12 @@ class ImplicitWarpEngine(torch.nn.Module):
         # the attention grid covers the centred window where the face lives (finer cells for
         # lids and lips); outside it only the base source's smooth rigid motion is needed
         self.win_half = hi
-        self.register_buffer("grid_pts", _pixel_grid(G, lo, hi).reshape(-1, 2))
-        self.register_buffer("outer_pts", _pixel_grid(c.outer_grid).reshape(-1, 2))
-        self.register_buffer("up_full", _pixel_grid(S)[None])
-        self.register_buffer("up_win", _pixel_grid(win)[None])
+        # coarse grids span the first to the last pixel centre, and are upsampled with
+        # align_corners=True, so a linear flow (e.g. no motion) is reproduced exactly to the edges
+        half = 1.0 / S
+        self.register_buffer("grid_pts", _corner_grid(G, lo + half, hi - half).reshape(-1, 2))
+        self.register_buffer("outer_pts", _corner_grid(c.outer_grid, -1 + half, 1 - half).reshape(-1, 2))
+        self.register_buffer("up_win", _corner_grid(win, -1.0, 1.0)[None])
         ring = torch.zeros(G, G)
         ring[2:-2, 2:-2] = 1.0
         self.register_buffer("win_mask", ring.reshape(-1))
@@ -287,7 +288,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         score = -var / c.temperature
 
         inside_mouth = soft_polygon_mask(P, tgt_all[self._mouth], c.edge_width * 0.5)[:, None]
-        src_mouth = F.grid_sample(src_mouth, flow_k / self.win_half, align_corners=False).view(K, -1).t()
+        src_mouth = F.grid_sample(src_mouth, flow_k / self.win_half, align_corners=True).view(K, -1).t()
         score = score - c.mouth_penalty * (inside_mouth * (1 - src_mouth) + 0.5 * (1 - inside_mouth) * src_mouth)
         others = face[:, 0] * self.win_mask[:, None]
         if K > 1:
@@ -304,11 +305,11 @@ class ImplicitWarpEngine(torch.nn.Module):
         lo, n, S, Go = self.win_lo, self.win_n, c.size, c.outer_grid
         pad = (lo, S - lo - n, lo, S - lo - n)
         coarse = outer_flow(self.outer_pts, 1).reshape(1, Go, Go, 2).permute(0, 3, 1, 2)
-        base_flow = F.interpolate(coarse, size=(S, S), mode="bilinear", align_corners=False)
-        win_flow = F.grid_sample(flow_lo, self.up_win.expand(K, -1, -1, -1), align_corners=False)   # K x 2 x n x n
+        base_flow = F.interpolate(coarse, size=(S, S), mode="bilinear", align_corners=True)
+        win_flow = F.grid_sample(flow_lo, self.up_win.expand(K, -1, -1, -1), align_corners=True)    # K x 2 x n x n
         base_flow = base_flow + F.pad(win_flow[:1] - base_flow[:, :, lo:lo + n, lo:lo + n], pad)
         out = F.grid_sample(src_rgb[:1], base_flow.permute(0, 2, 3, 1), align_corners=False)     # 1 x 3 x S x S
-        w_win = F.grid_sample(weights, self.up_win, align_corners=False)                 # 1 x (K+1) x n x n
+        w_win = F.grid_sample(weights, self.up_win, align_corners=True)                  # 1 x (K+1) x n x n
         base_win = out[:, :, lo:lo + n, lo:lo + n]
         blend = base_win * w_win[:, 0:1] + self.cavity * w_win[:, K:K + 1]
         if K > 1:

@@ -17,9 +17,16 @@ class Identity:
     shirt_bgr: tuple = (110, 70, 50)
     face_width: float = 112.0
     face_height: float = 140.0
+    eye_gap: float = 44.0        # half distance between the eyes
+    eye_size: float = 1.0
+    mouth_drop: float = 0.0      # extra distance nose -> mouth
 
 
 SAMPLE = Identity()
+# a third person who differs in face geometry too (dlib tells them apart from SAMPLE)
+STRANGER = Identity(skin_bgr=(60, 80, 120), hair_bgr=(200, 200, 210), iris_bgr=(30, 30, 30),
+                    shirt_bgr=(40, 40, 160), face_width=90.0, face_height=150.0, eye_gap=34.0,
+                    eye_size=0.75, mouth_drop=18.0)
 OTHER = Identity(skin_bgr=(95, 120, 165), hair_bgr=(30, 30, 30), iris_bgr=(40, 60, 90),
                  shirt_bgr=(60, 120, 60), face_width=128.0, face_height=128.0)
 
@@ -57,22 +64,22 @@ def render(mouth: float = 0.0, eyes: float = 1.0, yaw: float = 0.0, pitch: float
     for s in (-1, 1):                                                 # cheeks
         ell((fx + s * 60, fy + 45), (26, 16), tuple(float(v) for v in skin * np.array([0.9, 0.85, 1.02])))
     for s in (-1, 1):
-        ex, ey = fx + s * 44, fy - 22
-        ell((ex, ey - 24), (28, 6), tuple(float(v) * 0.8 for v in who.hair_bgr))     # brow
-        h = max(0.8, 12.0 * eyes)
-        ell((ex, ey), (23, h + 2), tuple(float(v) * 0.6 for v in skin))               # lid crease
-        ell((ex, ey), (22, h), (240, 242, 245))
+        ex, ey = fx + s * who.eye_gap, fy - 22
+        ell((ex, ey - 24), (28 * who.eye_size, 6), tuple(float(v) * 0.8 for v in who.hair_bgr))     # brow
+        h = max(0.8, 12.0 * eyes * who.eye_size)
+        ell((ex, ey), (23 * who.eye_size, h + 2), tuple(float(v) * 0.6 for v in skin))   # lid crease
+        ell((ex, ey), (22 * who.eye_size, h), (240, 242, 245))
         if eyes > 0.2:
             r = min(9.5, h)
             cv2.circle(img, (int(ex + yaw * 4), int(ey)), int(r), who.iris_bgr, -1, cv2.LINE_AA)
             cv2.circle(img, (int(ex + yaw * 4), int(ey)), int(min(4.5, h)), (15, 15, 20), -1, cv2.LINE_AA)
             cv2.circle(img, (int(ex + yaw * 4 + 3), int(ey - 3)), 2, (250, 250, 250), -1, cv2.LINE_AA)
-        ell((ex, ey), (23, h + 1), (60, 60, 80), 2)                                   # lashes
+        ell((ex, ey), (23 * who.eye_size, h + 1), (60, 60, 80), 2)                                   # lashes
     nose = np.array([[fx, fy - 10], [fx - 12 + yaw * 8, fy + 38], [fx + 12 + yaw * 8, fy + 38]], np.int32)
     cv2.polylines(img, [nose], False, tuple(float(v) * 0.75 for v in skin), 2, cv2.LINE_AA)
     ell((fx + yaw * 8, fy + 40), (15, 7), tuple(float(v) * 0.85 for v in skin))
     mo = 4 + 44 * mouth
-    my = fy + 82 + mo / 3
+    my = fy + 82 + who.mouth_drop + mo / 3
     ell((fx, my), (36, mo / 2 + 5), (85, 85, 175))                                  # lips
     if mouth > 0.05:
         ell((fx, my), (30, mo / 2), (45, 35, 70))                                   # cavity

@@ -1,0 +1,43 @@
+"""Test media made on the fly from the painted synthetic face (the project ships no fixtures)."""
+import cv2
+import numpy as np
+
+from realtime import synthetic_face as sf
+
+
+def write_png(path, img):
+    assert cv2.imwrite(str(path), img)
+    return str(path)
+
+
+def write_clip(path, params, size=256, fps=25.0, blank=()):
+    """An MP4 driving clip: one synthetic frame per dict of render() params; indices in `blank` have no face."""
+    from realtime.video_io import Mp4Writer
+    with Mp4Writer(str(path), fps, size, size) as w:
+        for i, kw in enumerate(params):
+            if i in blank:
+                frame = np.full((size, size, 3), (90, 140, 90), np.uint8)
+            else:
+                frame = sf.render(size=size, who=sf.OTHER, **kw)
+            w.write(frame)
+    return str(path)
+
+
+def read_frames(path):
+    import av
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        fps = float(stream.average_rate)
+        frames = [f.to_ndarray(format="bgr24") for f in c.decode(stream)]
+    return frames, fps
+
+
+def label_visible(frame) -> bool:
+    """Is the visible label at its place, text bright on a dark plate?"""
+    from realtime.provenance.label import VisibleLabel
+    h, w = frame.shape[:2]
+    ref = VisibleLabel(w, h, locale="en")
+    x0, y0, x1, y1 = ref.rect
+    text = cv2.cvtColor(ref.plate, cv2.COLOR_BGR2GRAY) > 160
+    g = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).astype(float)
+    return g[text].mean() - g[~text].mean() > 100
