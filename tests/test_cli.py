@@ -1,0 +1,211 @@
+"""The command line end to end: outputs, labels, consent, and each bad input's message."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import run
+from realtime import synthetic_face as sf
+from tests.media import label_visible, read_frames, write_clip, write_png
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    d = tmp_path_factory.mktemp("media")
+    base = sf.render(who=sf.SAMPLE, size=256, width=400)               # non-square base photo
+    m = dict(dir=d, base=write_png(d / "base.png", base),
+             open=write_png(d / "open.png", sf.render(who=sf.SAMPLE, size=256, mouth=0.9, seed=3)),
+             stranger=write_png(d / "stranger.png", sf.render(who=sf.STRANGER, size=256)))
+    talk = [dict(mouth=0.5 + 0.5 * np.sin(i / 2.0)) for i in range(12)]
+    m["driving"] = write_clip(d / "drive.mp4", talk, fps=25.0, blank={5, 6})
+    m["faceless"] = write_clip(d / "faceless.mp4", [{}] * 4, fps=25.0, blank={0, 1, 2, 3})
+    return m
+
+
+def animate(media, out, *extra, source=None, consent="self"):
+    args = ["animate", "--source", *(source or [media["base"]]), "--driving", media["driving"],
+            "--output", str(out), "--size", "256", "--backend", "torch"]
+    if consent:
+        args += ["--consent", consent]
+    return run.main(args + list(extra))
+
+
+def test_animate_writes_one_labelled_frame_per_driving_frame(media, tmp_path):
+    out = tmp_path / "out.mp4"
+    assert animate(media, out) == 0
+    frames, fps = read_frames(out)
+    assert len(frames) == 12 and fps == pytest.approx(25.0)
+    assert frames[0].shape == (256, 400, 3)                             # the base image's full frame
+    assert all(label_visible(f) for f in frames)
+    from realtime.provenance.detect import detect_file
+    verdict = detect_file(str(out)).detection                           # the machine-readable mark too
+    assert verdict.found and verdict.session_id
+
+
+def test_frames_without_a_face_hold_the_avatar_not_the_driver(media, tmp_path):
+    out = tmp_path / "out.mp4"
+    assert animate(media, out) == 0
+    frames, _ = read_frames(out)
+    held, before = frames[5].astype(int), frames[4].astype(int)
+    driver_blank = np.array([90, 140, 90])
+    assert np.abs(held - before).mean() < 3                             # the last pose, held
+    face = held[60:200, 120:280]
+    assert np.abs(face - driver_blank).mean() > 30                      # never the driver's image
+
+
+def test_several_sources_change_the_output(media, tmp_path):
+    one, two = tmp_path / "one.mp4", tmp_path / "two.mp4"
+    assert animate(media, one) == 0
+    assert animate(media, two, source=[media["base"], media["open"]]) == 0
+    a, _ = read_frames(one)
+    b, _ = read_frames(two)
+    assert len(a) == len(b)
+    assert max(np.abs(x.astype(int) - y.astype(int)).mean() for x, y in zip(a, b)) > 0.5
+
+
+def test_refuses_without_consent_and_says_how(media, tmp_path, capsys):
+    out = tmp_path / "out.mp4"
+    assert animate(media, out, consent=None) == 3
+    err = capsys.readouterr().err
+    assert "consent" in err and "--consent self" in err
+    assert not out.exists()
+    # once recorded, the same image set runs without the flag
+    assert animate(media, out, consent="other:Ada Lovelace") == 0
+    assert animate(media, tmp_path / "again.mp4", consent=None) == 0
+
+
+def test_demo_needs_no_input(tmp_path):
+    out = tmp_path / "demo.mp4"
+    assert run.main(["demo", "--output", str(out), "--seconds", "1", "--size", "256", "--backend", "torch"]) == 0
+    frames, fps = read_frames(out)
+    assert len(frames) == 30 and all(label_visible(f) for f in frames)
+    assert np.std([f.astype(float).mean() for f in frames]) > 0 or len({f.tobytes() for f in frames}) > 1
+
+
+def _bad(media, tmp_path, capsys, source=None, driving=None, output=None):
+    out = output or tmp_path / "bad.mp4"
+    args = ["animate", "--source", *(source or [media["base"]]), "--driving", driving or media["driving"],
+            "--output", str(out), "--size", "256", "--backend", "torch", "--consent", "self"]
+    code = run.main(args)
+    err = capsys.readouterr().err
+    assert code != 0
+    if output is None:
+        assert not os.path.exists(out)
+    leftovers = [f for f in os.listdir(os.path.dirname(str(out)) or ".") if f.startswith(".partial-")] \
+        if os.path.isdir(os.path.dirname(str(out))) else []
+    assert not leftovers
+    return err
+
+
+def test_missing_file(media, tmp_path, capsys):
+    err = _bad(media, tmp_path, capsys, source=[str(tmp_path / "nope.jpg")])
+    assert "nope.jpg" in err and "not found" in err
+
+
+def test_not_an_image(media, tmp_path, capsys):
+    p = tmp_path / "notes.jpg"
+    p.write_text("hello, I am text")
+    err = _bad(media, tmp_path, capsys, source=[str(p)])
+    assert "notes.jpg" in err and "not an image" in err
+
+
+def test_truncated_image(media, tmp_path, capsys):
+    data = open(media["base"], "rb").read()
+    p = tmp_path / "cut.png"
+    p.write_bytes(data[: len(data) // 2])
+    err = _bad(media, tmp_path, capsys, source=[str(p)])
+    assert "cut.png" in err and "corrupt or truncated" in err
+
+
+def test_decompression_bomb(media, tmp_path, capsys):
+    p = tmp_path / "bomb.png"
+    Image.new("1", (9000, 9000)).save(p)                                # 81 MP in a few kB
+    assert os.path.getsize(p) < 200_000
+    err = _bad(media, tmp_path, capsys, source=[str(p)])
+    assert "bomb.png" in err and "MP" in err and "limit" in err
+
+
+def test_no_face_in_source(media, tmp_path, capsys):
+    p = write_png(tmp_path / "wall.png", np.full((300, 300, 3), 128, np.uint8))
+    err = _bad(media, tmp_path, capsys, source=[p])
+    assert "wall.png" in err and "no face" in err
+
+
+def test_several_faces_in_source(media, tmp_path, capsys):
+    a = sf.render(size=256)
+    p = write_png(tmp_path / "two.png", np.hstack([a, sf.render(size=256, who=sf.OTHER)]))
+    err = _bad(media, tmp_path, capsys, source=[p])
+    assert "two.png" in err and "2 faces" in err
+
+
+def test_sources_of_different_people(media, tmp_path, capsys):
+    err = _bad(media, tmp_path, capsys, source=[media["base"], media["stranger"]])
+    assert "stranger.png" in err and "different person" in err
+
+
+def test_driving_clip_without_any_face(media, tmp_path, capsys):
+    err = _bad(media, tmp_path, capsys, driving=media["faceless"])
+    assert "faceless.mp4" in err and "no face found in any frame" in err
+
+
+def test_driving_file_that_is_not_a_video(media, tmp_path, capsys):
+    p = tmp_path / "clip.mp4"
+    p.write_bytes(os.urandom(5000))
+    err = _bad(media, tmp_path, capsys, driving=str(p))
+    assert "clip.mp4" in err and "not a video" in err
+
+
+def test_output_folder_missing(media, tmp_path, capsys):
+    out = tmp_path / "no" / "such" / "out.mp4"
+    err = _bad(media, tmp_path, capsys, output=out)
+    assert "does not exist" in err and not out.exists()
+
+
+@pytest.mark.parametrize("kind", ["grey", "alpha", "16bit", "cmyk", "exif"])
+def test_unusual_but_valid_images_just_work(kind, media, tmp_path):
+    from realtime.avatar import load_avatar_set
+    rgb = sf.render(size=256)[:, :, ::-1]
+    p = tmp_path / f"{kind}.png"
+    if kind == "grey":
+        Image.fromarray(rgb).convert("L").save(p)
+    elif kind == "alpha":
+        Image.fromarray(rgb).convert("RGBA").save(p)
+    elif kind == "16bit":
+        g = np.asarray(Image.fromarray(rgb).convert("L")).astype(np.uint16) * 257
+        Image.fromarray(g).save(p)
+    elif kind == "cmyk":
+        p = tmp_path / "cmyk.jpg"
+        Image.fromarray(rgb).convert("CMYK").save(p, quality=95)
+    elif kind == "exif":
+        p = tmp_path / "rotated.jpg"
+        exif = Image.Exif()
+        exif[0x0112] = 6                                                # "rotate 90 CW to display"
+        Image.fromarray(rgb).rotate(90, expand=True).save(p, exif=exif, quality=95)
+    avatar = load_avatar_set([str(p)], 256)
+    assert avatar.base_bgr.shape[2] == 3 and avatar.base_bgr.dtype == np.uint8
+    eyes_y = avatar.images[0].lmk_px[[33, 263], 1].mean()
+    mouth_y = avatar.images[0].lmk_px[13, 1]
+    assert eyes_y < mouth_y                                             # upright after EXIF rotation
+
+
+def test_full_disk_leaves_nothing_behind(media, tmp_path):
+    """A file size limit stands in for a full disk: the same errno path, a clear message, no file."""
+    out = tmp_path / "full.mp4"
+    code = (
+        "import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN);"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (4000, 4000));"
+        "import run; sys.exit(run.main(sys.argv[1:]))")
+    proc = subprocess.run([sys.executable, "-c", code, "animate", "--source", media["base"],
+                           "--driving", media["driving"], "--output", str(out), "--size", "256",
+                           "--backend", "torch", "--consent", "self"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": ROOT})
+    assert proc.returncode == 4, proc.stderr
+    assert "disk is full" in proc.stderr
+    assert not out.exists()
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".partial-")]
