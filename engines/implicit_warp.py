@@ -32,6 +32,7 @@ class WarpConfig:
     face_dilate: float = 1.08  # face region (MLS flow) vs. outside (rigid head motion)
     edge_width: float = 0.06   # soft edge of region masks, normalised units
     falloff: tuple = (1.3, 1.95)  # radii (in face radii) where rigid motion fades to none
+    neck_squeeze: float = 1.7  # shorter falloff below the face centre (neck, shoulders)
     mls_eps: float = 4e-5      # MLS weight softening (squared normalised units)
     select_sigma: float = 0.07  # neighbourhood of the source-selection attention
     temperature: float = 1.5e-3  # selection softmax temperature (variance units)
@@ -188,6 +189,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         self.register_buffer("src_mouth", torch.zeros(K, 1, G, G))
         self._stable = list(topo.STABLE)
         self._oval = list(topo.FACE_OVAL)
+        self._skull = list(topo.UPPER_OVAL)
         self._mouth = list(topo.LIPS_INNER)
         # lid curves ordered by increasing x in an upright crop (right eye: outer -> inner)
         self._eyes = [(topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER),
@@ -257,15 +259,20 @@ class ImplicitWarpEngine(torch.nn.Module):
         mls = _lid_correction(P, mls, tgt_all, src_lmk, self._eyes, c.lid_band)
 
         # outside the face: the head's rigid motion, fading to no motion towards the crop border
-        a, b, ms, md = _similarity(tgt_all[self._stable][None].expand(K, -1, -1), src_lmk[:, self._stable])
+        # (the head outline's upper half: the jaw opens, and nose/eyes shift more than the skull
+        # outline when the head turns, which would drag the hair)
+        a, b, ms, md = _similarity(tgt_all[self._skull][None].expand(K, -1, -1), src_lmk[:, self._skull])
         oval = tgt_all[self._oval]
         centre = oval.mean(0, keepdim=True)
         radius = (oval - centre).norm(dim=1).mean()
 
         def outer_flow(pts, k):
             rigid = _apply_similarity(pts[None].expand(k, -1, -1), a[:k], b[:k], ms[:k], md[:k]).permute(1, 0, 2)
-            t = (((pts - centre).norm(dim=1, keepdim=True) / radius - c.falloff[0])
-                 / (c.falloff[1] - c.falloff[0])).clamp(0.0, 1.0)
+            d = pts - centre
+            # below the chin the neck and shoulders follow less: the falloff is shorter there
+            dy = torch.where(d[:, 1:2] > 0, d[:, 1:2] * c.neck_squeeze, d[:, 1:2])
+            r = torch.cat([d[:, 0:1], dy], 1).norm(dim=1, keepdim=True) / radius
+            t = ((r - c.falloff[0]) / (c.falloff[1] - c.falloff[0])).clamp(0.0, 1.0)
             still = (t * t * (3 - 2 * t))[:, :, None]
             return rigid * (1 - still) + pts[:, None, :] * still       # N x k x 2
 
