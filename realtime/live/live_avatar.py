@@ -1,0 +1,66 @@
+"""The avatar as the live pipeline sees it: checked images (base first) fitted to the output frame,
+plus what the consent gate needs. Fitting the base image once (instead of resizing every output frame)
+keeps the label's size and place exact and every avatar set the same output size, so swapping sets
+never changes the virtual camera's resolution."""
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..avatar import AvatarImage
+
+
+@dataclass(frozen=True)
+class LiveAvatar:
+    name: str
+    images: tuple                 # AvatarImage, base first, base fitted to the output frame
+    image_hashes: tuple           # the whole set's hashes: what its consent record covers
+    needs_consent: bool = True    # False only for the built-in sample (it depicts no one)
+    stronger_label: bool = False  # consent for someone else, attested rather than verified
+    set_id: str = ""
+
+    @property
+    def count(self) -> int:
+        return len(self.images)
+
+
+def fit_image(image: AvatarImage, width: int, height: int) -> AvatarImage:
+    """The image scaled to fit width x height (aspect kept), the rest filled with a soft, darkened,
+    blurred copy of itself rather than black bars; landmarks moved along."""
+    img = image.image_bgr
+    h, w = img.shape[:2]
+    if (w, h) == (width, height):
+        return image
+    s = min(width / w, height / h)
+    nw, nh = max(1, round(w * s)), max(1, round(h * s))
+    ox, oy = (width - nw) // 2, (height - nh) // 2
+    interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
+    inner = cv2.resize(img, (nw, nh), interpolation=interp)
+    if (nw, nh) == (width, height):
+        canvas = inner
+    else:
+        cover = max(width / w, height / h)
+        cw, ch = max(width, round(w * cover)), max(height, round(h * cover))
+        bg = cv2.resize(img, (cw // 8 + 1, ch // 8 + 1), interpolation=cv2.INTER_AREA)
+        bg = cv2.GaussianBlur(bg, (0, 0), 4)
+        bg = cv2.resize(bg, (cw, ch), interpolation=cv2.INTER_LINEAR)
+        x0, y0 = (cw - width) // 2, (ch - height) // 2
+        canvas = (bg[y0:y0 + height, x0:x0 + width].astype(np.float32) * 0.45).astype(np.uint8)
+        canvas[oy:oy + nh, ox:ox + nw] = inner
+    lmk = image.lmk_px.astype(np.float32).copy()
+    lmk[:, :2] = lmk[:, :2] * s + np.array([ox, oy], np.float32)
+    if lmk.shape[1] > 2:
+        lmk[:, 2] *= s
+    return AvatarImage(image.name, np.ascontiguousarray(canvas), lmk)
+
+
+def make_live_avatar(name: str, images, image_hashes, width: int, height: int, used=None,
+                     needs_consent: bool = True, stronger_label: bool = False, set_id: str = "") -> LiveAvatar:
+    """images: checked AvatarImage list (base first); used: indices to animate from (default all).
+    The base image is always used: it is the picture the output shows."""
+    images = list(images)
+    if not images:
+        raise ValueError("an avatar needs at least one image")
+    used = sorted(set(used if used is not None else range(len(images))) | {0})
+    chosen = [fit_image(images[0], width, height)] + [images[i] for i in used if i != 0]
+    return LiveAvatar(name, tuple(chosen), tuple(image_hashes), needs_consent, stronger_label, set_id)

@@ -1,0 +1,145 @@
+"""The processing thread: the one owner of MediaPipe and the engine. It takes the newest driver frame,
+animates the avatar, and publishes the labelled result for the output thread and a preview for the UI.
+
+Raw driver frames reach the preview slot only (the user's own window), never the output slot: output
+frames come from FrameProcessor, which holds the avatar still when no face is found. Labelling fails
+closed: when processing (labelling included) raises, nothing is published and the outputs keep
+repeating the last good labelled frame.
+"""
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .events import ERROR, EventQueue
+from .mailbox import LatestValue, Mailbox
+from .stats import LiveStats
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutputFrame:
+    frame_bgr: np.ndarray          # labelled, read-only
+    t_capture: float               # monotonic time the driver frame was captured (None: held placeholder)
+    avatar: object                 # the LiveAvatar it shows (the consent gate checks it)
+
+
+@dataclass(frozen=True)
+class PreviewFrame:
+    driver_bgr: np.ndarray         # what the driver delivered (read-only); None before the first frame
+    driver_lmk: np.ndarray         # 478 x 3 pixels, or None when no face was found
+    avatar_bgr: np.ndarray         # the labelled output frame (read-only)
+    face_found: bool
+
+
+LIVE_FIELDS = ("expression", "head_motion", "smoothing", "relative")
+
+
+class ProcessingThread(threading.Thread):
+    def __init__(self, mailbox: Mailbox, output: LatestValue, preview: LatestValue, events: EventQueue,
+                 stats: LiveStats):
+        super().__init__(name="avatarcam-processing", daemon=True)
+        self.mailbox = mailbox
+        self.output = output
+        self.preview = preview
+        self.events = events
+        self.stats = stats
+        self.commands = queue.Queue()          # never drops: heavy commands and swaps
+        self._stop_evt = threading.Event()
+        self.processor = None
+        self.avatar = None
+        self.live_changes = {}
+        self._last_error = ("", 0.0)
+
+    def submit(self, *command) -> None:
+        self.commands.put(command)
+
+    def stop(self) -> None:
+        self._stop_evt.set()
+        self.commands.put(("wake",))
+
+    # -- commands (this thread only) ----------------------------------------------------------------
+    def _handle(self, cmd) -> None:
+        kind = cmd[0]
+        if kind == "swap":
+            _, proc, avatar = cmd
+            if self.live_changes:
+                proc.update(**self.live_changes)
+            old, self.processor, self.avatar = self.processor, proc, avatar
+            if old is not None and old is not proc:
+                try:
+                    old.close()
+                except Exception:
+                    log.debug("closing the old processor failed", exc_info=True)
+            self._process(None, None)          # the new avatar shows at once, held still, labelled
+        elif kind == "update":
+            self.live_changes.update(cmd[1])
+            if self.processor is not None:
+                self.processor.update(**cmd[1])
+        elif kind == "calibrate":
+            if self.processor is not None:
+                self.processor.calibrate()
+        elif kind == "clear":
+            old, self.processor, self.avatar = self.processor, None, None
+            if old is not None:
+                old.close()
+            self.output.reset()
+
+    def _report(self, message: str) -> None:
+        last, t = self._last_error
+        now = time.monotonic()
+        if message != last or now - t > 5.0:
+            self._last_error = (message, now)
+            log.warning("%s", message, exc_info=True)
+            self.events.post("error", message, ERROR)
+
+    def _process(self, item, _unused) -> None:
+        frame, t_cap = item if item is not None else (None, None)
+        t0 = time.perf_counter()
+        try:
+            res = self.processor.process(frame, t_cap if t_cap is not None else time.monotonic())
+            out = res.output_bgr
+            if not isinstance(out, np.ndarray) or out.dtype != np.uint8 or out.ndim != 3:
+                raise ValueError(f"processor returned {type(out).__name__}, expected a BGR frame")
+        except Exception as exc:        # fail closed: publish nothing; the outputs repeat the last good frame
+            self._report(f"A frame could not be made or labelled ({type(exc).__name__}: {exc}); "
+                         "the outputs hold the last labelled frame.")
+            return
+        out.flags.writeable = False
+        ms = (time.perf_counter() - t0) * 1e3
+        if frame is not None:
+            self.stats.frame_processed(ms, res.face_found)
+        self.output.publish(OutputFrame(out, t_cap, self.avatar))
+        self.preview.publish(PreviewFrame(frame, res.driver_lmk if res.face_found else None, out, res.face_found))
+
+    def run(self) -> None:
+        try:
+            while not self._stop_evt.is_set():
+                while True:
+                    try:
+                        self._handle(self.commands.get_nowait())
+                    except queue.Empty:
+                        break
+                if self._stop_evt.is_set():
+                    break
+                item = self.mailbox.take(timeout=0.05)
+                if item is None:
+                    continue
+                if self.processor is None:
+                    frame, _ = item
+                    self.preview.publish(PreviewFrame(frame, None, None, False))
+                    continue
+                self._process(item, None)
+        except Exception as exc:
+            log.exception("processing thread failed")
+            self.events.post("error", f"The processing thread stopped: {exc}", ERROR)
+        finally:
+            if self.processor is not None:
+                try:
+                    self.processor.close()
+                except Exception:
+                    pass

@@ -1,0 +1,100 @@
+"""Record the labelled output to MP4 from the window. The recording opens with the >= 2 s full-width
+AI-generated notice (CONSENT.md), then every output frame at the output's steady rate. Encoding runs on
+the recorder's own thread; the file appears only when it was written completely (Mp4Writer)."""
+import logging
+import queue
+import threading
+
+from ..provenance.labeller import Labeller
+from ..video_io import Mp4Writer, check_writable
+from .sink import Sink, SinkError, check_frame
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class Mp4RecorderSink(Sink):
+    name = "recording"
+    retry_s = None
+
+    def __init__(self, path, session_id: str, locale: str = None, stronger: bool = False,
+                 on_finished=None, queue_frames: int = 60):
+        try:
+            check_writable(path)
+        except Exception as exc:
+            raise SinkError(str(exc)) from exc
+        self.path = str(path)
+        self.session_id, self.locale, self.stronger = session_id, locale, stronger
+        self.on_finished = on_finished          # callback(path or None, error message or None), recorder thread
+        self._q = queue.Queue(maxsize=queue_frames)
+        self._thread = None
+        self._size = None
+        self.frames_written = 0
+        self.frames_dropped = 0
+        self.error = None
+        self.saved_path = None
+        self.finished = threading.Event()
+
+    def open(self, width: int, height: int, fps: float) -> None:
+        if self._thread is not None:
+            raise SinkError("this recorder was already used; start a new recording")
+        self._size = (width, height)
+        self._thread = threading.Thread(target=self._run, args=(width, height, fps),
+                                        name="avatarcam-recorder", daemon=True)
+        self._thread.start()
+
+    def send(self, frame_bgr) -> None:
+        if self.error:
+            raise SinkError(self.error)
+        check_frame(frame_bgr, *self._size)
+        try:
+            self._q.put_nowait(frame_bgr)
+        except queue.Full:
+            self.frames_dropped += 1
+
+    def close(self, timeout: float = 10.0) -> None:
+        if self._thread is None or self.finished.is_set():
+            return
+        while True:
+            try:
+                self._q.put(_STOP, timeout=0.5)
+                break
+            except queue.Full:
+                if not self._thread.is_alive():
+                    break
+        self._thread.join(timeout)
+
+    def describe(self) -> str:
+        if self.finished.is_set():
+            return f"saved {self.saved_path}" if self.saved_path else f"failed: {self.error}"
+        return f"recording to {self.path} ({self.frames_written} frames)"
+
+    def _run(self, width, height, fps):
+        writer = None
+        try:
+            writer = Mp4Writer(self.path, fps, width, height)
+            for card in Labeller(self.session_id, self.locale, self.stronger).notice_frames(width, height, fps):
+                writer.write(card)
+            while True:
+                frame = self._q.get()
+                if frame is _STOP:
+                    break
+                writer.write(frame)
+                self.frames_written += 1
+            self.saved_path = writer.commit()
+            writer = None
+            log.info("recording saved: %s (%d frames, %d dropped)", self.saved_path, self.frames_written,
+                     self.frames_dropped)
+        except Exception as exc:
+            self.error = str(exc)
+            log.warning("recording failed: %s", exc)
+            if writer is not None:
+                writer.abort()
+        finally:
+            self.finished.set()
+            if self.on_finished:
+                try:
+                    self.on_finished(self.saved_path, self.error)
+                except Exception:
+                    log.exception("recording callback failed")
