@@ -62,7 +62,10 @@ def pick_sources(lmks, k):
 
 
 def self_reenactment(clip, frames, lmks, k, size, backend, stride, tracker, embedder):
+    """Frames used as sources by any method (K = 4's picks include frame 0) are not measured:
+    reproducing a source is trivially exact and would flatter the still baseline most."""
     rows = dict(psnr=[], ssim=[], lmk=[], ident=[])
+    excluded = set(pick_sources(lmks, 4))
     if k == 0:   # the still baseline: output = first frame
         outputs = (frames[0] for _ in frames)
     else:
@@ -73,7 +76,7 @@ def self_reenactment(clip, frames, lmks, k, size, backend, stride, tracker, embe
     out_tracker = FaceTracker(static=True)
     for i, out in enumerate(outputs):
         gt_l = lmks[i]
-        if i % stride or gt_l is None:
+        if i % stride or gt_l is None or i in excluded:
             continue
         x0, y0, x1, y1 = Q.face_box(gt_l, out.shape)
         a, b = out[y0:y1, x0:x1], frames[i][y0:y1, x0:x1]
