@@ -50,6 +50,25 @@ def textured_clip(n: int, size=(1280, 720), seed: int = 0) -> list:
     return out
 
 
+def photo_clip(name: str, n: int, size=(1280, 720), seed: int = 0) -> list:
+    """n frames panning slowly over a real photo that ships with scikit-image (astronaut, coffee...)."""
+    import skimage.data
+    im = getattr(skimage.data, name)()
+    if im.ndim == 2:
+        im = np.stack([im] * 3, -1)
+    im = cv2.cvtColor(im, cv2.COLOR_RGB2BGR)
+    w, h = size
+    s = max((w + 48) / im.shape[1], (h + 48) / im.shape[0])
+    im = cv2.resize(im, None, fx=s, fy=s, interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        y0, x0 = int(24 + 20 * np.sin(i / 15)), int(24 + 20 * np.cos(i / 11))
+        f = im[y0:y0 + h, x0:x0 + w] + rng.normal(0, 2, (h, w, 1))
+        out.append(np.clip(f, 0, 255).astype(np.uint8))
+    return out
+
+
 def encode(frames, kbps: float, size=None, fps: float = 30, path=None, codec: str = "libx264"):
     """Encode BGR frames at a target bitrate (optionally resized); returns bytes, or writes path."""
     h, w = frames[0].shape[:2]

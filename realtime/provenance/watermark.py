@@ -15,8 +15,8 @@ per frame size; per frame it costs a small texture map and one masked add (~5 ms
 Decoding (see detect.py): average the luma per cell, subtract each cell's 8-neighbour mean (removes
 the picture's smooth content), correlate with chips per bit. Under "no watermark" each per-bit
 score z_b = sum(chip * r) / sqrt(sum(r^2)) is a sum of random-signed terms with unit variance,
-so sum(z_b^2) follows a chi-square law with 32 degrees of freedom: that gives the false-alarm
-probability without any training data.
+so sum(z_b^2) is bounded like a chi-square law with 32 degrees of freedom: that gives the
+false-alarm probability without any training data.
 """
 import math
 
@@ -30,6 +30,7 @@ PAYLOAD_BITS = ID_BITS + CRC_BITS
 TABLE = 512                # chip table side, cells; centre at TABLE // 2 (aspect up to ~5:1)
 KEY_SEED = 0xA17CA4        # public: the detector must be free for anyone to run
 AMP_MIN, AMP_GAIN, AMP_MAX = 1.0, 0.15, 3.0    # luma levels; amplitude = clip(MIN + GAIN * local std)
+AMP_RMS_MAX = 2.8          # per-frame cap on the RMS amplitude: luma PSNR >= ~39 dB on any content
 EDGE_SOFTEN = 0.1          # Gaussian sigma, in cells, that softens cell edges (less visible, same robustness)
 WEIGHT_EPS = 0.05           # luma levels^2: floor of the local residual energy in the weights
 
@@ -129,8 +130,10 @@ class Watermarker:
         var = cv2.blur(y * y, self._win) - mean * mean
         amp = AMP_MIN + AMP_GAIN * np.sqrt(np.maximum(var, 0))
         np.clip(amp, AMP_MIN, AMP_MAX, out=amp)
+        rms = float(np.sqrt(np.mean(amp * amp)))
+        gain = self.strength * min(1.0, AMP_RMS_MAX / rms)
         amp = cv2.resize(amp, self.size, interpolation=cv2.INTER_LINEAR)
-        return amp * self.strength if self.strength != 1.0 else amp
+        return amp * gain if gain != 1.0 else amp
 
     def apply(self, frame_bgr: np.ndarray) -> np.ndarray:
         """Add the watermark to frame_bgr (uint8, height x width x 3) in place and return it."""
@@ -146,37 +149,52 @@ class Watermarker:
 
 # -- decoding primitives (the search over crops, mirror and time is in detect.py) --------------
 
-def chi2_sf_even(x: float, dof: int) -> float:
-    """P(chi-square with an even number of degrees of freedom > x), exact closed form."""
-    if x <= 0:
-        return 1.0
-    half = x / 2.0
-    term, total = 1.0, 1.0
-    for i in range(1, dof // 2):
-        term *= half / i
-        total += term
-    return min(1.0, math.exp(-half + math.log(total)))
+def log10_tail_bound(x: float, dof: int = PAYLOAD_BITS) -> float:
+    """log10 of a bound on P(S >= x) for S = sum of dof squared unit-variance random-sign sums.
+
+    Each z_b is sub-Gaussian (a sum of terms with random signs), so E exp(t z^2) <= (1 - 2t)^-1/2
+    as for a Gaussian, and the chi-square Chernoff bound holds: P(S >= x) <= exp(-(x - k)/2) (x/k)^(k/2).
+    It is a little looser than the chi-square tail itself, which makes the reported figure safe.
+    """
+    k = float(dof)
+    if x <= k:
+        return 0.0
+    return (-(x - k) / 2 + k / 2 * math.log(x / k)) / math.log(10)
+
+
+_COVER_CACHE = {}
 
 
 def cell_means(luma: np.ndarray, scale: float = 1.0, ppc: int = 4):
     """Mean luma per cell on the table grid, for a frame whose true cell size is scale x nominal.
 
+    The frame is shrunk (area average) to ppc pixels per cell and placed on a canvas whose centre
+    is the frame's centre; each cell's inner (ppc-2)^2 pixels are averaged (edges blur in codecs).
     Returns (G, valid, iy, ix): G and valid are (ny x nx); iy, ix are the table rows/columns.
     """
     h, w = luma.shape
     c = cell_size(w, h) * scale
     nxh, nyh = int(math.ceil(w / 2 / c)), int(math.ceil(h / 2 / c))
     f = ppc / c
-    m = np.array([[f, 0, nxh * ppc - w / 2 * f + (f - 1) / 2], [0, f, nyh * ppc - h / 2 * f + (f - 1) / 2]])
+    sw, sh = max(1, int(round(w * f))), max(1, int(round(h * f)))
+    small = cv2.resize(luma, (sw, sh), interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+    # small pixel centre u maps to canvas position (u + 0.5) * (w f / sw) - w f / 2 + nxh ppc - 0.5
+    fx, fy = w * f / sw, h * f / sh
+    m = np.array([[fx, 0, 0.5 * fx - w * f / 2 + nxh * ppc - 0.5],
+                  [0, fy, 0.5 * fy - h * f / 2 + nyh * ppc - 0.5]])
     size = (2 * nxh * ppc, 2 * nyh * ppc)
-    src = luma.astype(np.float32, copy=False)
-    if f < 0.75:          # pre-filter so the resampling does not alias
-        src = cv2.blur(src, (int(round(1 / f)),) * 2)
-    warped = cv2.warpAffine(src, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    cover = cv2.warpAffine(np.ones_like(src), m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    warped = cv2.warpAffine(small.astype(np.float32), m, size, flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT)
     ny, nx = 2 * nyh, 2 * nxh
-    G = warped.reshape(ny, ppc, nx, ppc)[:, 1:-1, :, 1:-1].mean(axis=(1, 3))   # inner part of each cell
-    valid = cover.reshape(ny, ppc, nx, ppc).min(axis=(1, 3)) > 0.999
+    key = (w, h, scale, ppc)
+    if key not in _COVER_CACHE:
+        cover = cv2.warpAffine(np.ones((sh, sw), np.float32), m, size, flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT)
+        if len(_COVER_CACHE) > 64:
+            _COVER_CACHE.clear()
+        _COVER_CACHE[key] = cover.reshape(ny, ppc, nx, ppc).min(axis=(1, 3)) > 0.999
+    valid = _COVER_CACHE[key]
+    G = warped.reshape(ny, ppc, nx, ppc)[:, 1:-1, :, 1:-1].mean(axis=(1, 3))
     iy = np.arange(ny) - nyh + TABLE // 2
     ix = np.arange(nx) - nxh + TABLE // 2
     return G, valid, iy, ix
@@ -217,13 +235,14 @@ def bit_scores(R: np.ndarray, usable: np.ndarray, iy: np.ndarray, ix: np.ndarray
 
 
 def decide(z: np.ndarray, hypotheses: int = 1):
-    """(session id, checksum ok, false-alarm probability) from per-bit z scores.
+    """(session id, checksum ok, log10 false-alarm probability) from per-bit z scores.
 
-    The probability is that an unmarked input scores this high and passes the checksum by chance,
-    corrected for the number of hypotheses searched (Bonferroni).
+    The probability bounds the chance that an unmarked input scores this high and passes the
+    checksum (1 in 256), corrected for the number of hypotheses searched (Bonferroni).
     """
     bits = (z > 0).astype(np.uint8)
     sid, ok = parse_bits(bits)
-    stat = float(np.sum(z * z))
-    p = chi2_sf_even(stat, PAYLOAD_BITS) / (1 << CRC_BITS) * max(1, hypotheses)
-    return sid, ok, min(1.0, p) if ok else 1.0
+    if not ok:
+        return sid, False, 0.0
+    lp = log10_tail_bound(float(np.sum(z * z))) - CRC_BITS * math.log10(2) + math.log10(max(1, hypotheses))
+    return sid, True, min(0.0, lp)
