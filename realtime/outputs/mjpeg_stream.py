@@ -22,6 +22,7 @@ from .sink import Sink, SinkError, SinkUnavailable, check_frame
 log = logging.getLogger(__name__)
 
 BOUNDARY = "avatarcamframe"
+KEEPALIVE_S = 1.0
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>AvatarCam stream</title>
@@ -89,15 +90,21 @@ class _Handler(BaseHTTPRequestHandler):
     def _stream(self, sink):
         self._headers(200, f"multipart/x-mixed-replace; boundary={BOUNDARY}")
         sink._client_joined()
-        seq = 0
+        seq, last_sent, jpeg_prev = 0, 0.0, None
         try:
+            self.wfile.write(f"--{BOUNDARY}\r\n".encode())
             while not sink._closed.is_set():
-                jpeg, seq = sink._wait_jpeg(seq, timeout=1.0)
+                jpeg, new_seq = sink._wait_jpeg(seq, timeout=0.5)
                 if jpeg is None:
-                    continue
-                self.wfile.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode())
+                    # a still picture: resend it now and then, so viewers and proxies know we are alive
+                    if jpeg_prev is None or time.monotonic() - last_sent < KEEPALIVE_S:
+                        continue
+                    jpeg = jpeg_prev
+                seq, jpeg_prev, last_sent = new_seq, jpeg, time.monotonic()
+                # the boundary goes right after each part: browsers show a part once its end is known
+                self.wfile.write(f"Content-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode())
                 self.wfile.write(jpeg)
-                self.wfile.write(b"\r\n")
+                self.wfile.write(f"\r\n--{BOUNDARY}\r\n".encode())
                 self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, socket.timeout, OSError):
             pass
