@@ -216,6 +216,18 @@ class ConsentStore:
         log.info("consent record %s: %s, %d image(s), scope %s", rec.id, kind, len(hashes), scope)
         return rec
 
+    def restore(self, rec: ConsentRecord) -> bool:
+        """Put back a record this install signed (from an export); False if it is already here.
+        Revocations stay in force: a restored revoked record remains revoked."""
+        ok, reason = self.verify(rec, check_state=False)
+        if not ok:
+            raise ConsentError(f"cannot restore consent record {rec.id}: {reason} (records move between "
+                               "installs only as consent tokens)")
+        if self._path(rec.id).exists():
+            return False
+        self._save(rec)
+        return True
+
     def load(self, record_id: str) -> ConsentRecord:
         path = self._path(record_id)
         if not path.exists():
@@ -333,3 +345,8 @@ class ConsentStore:
             if session_id is None or e["session_id"] == session_id:
                 out.append(e)
         return out
+
+
+def needs_stronger_label(rec: ConsentRecord) -> bool:
+    """Consent for someone else that is only attested (no token from them): outputs say so on screen."""
+    return rec is not None and rec.kind == "other" and rec.method == "attestation"
