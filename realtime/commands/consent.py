@@ -5,7 +5,10 @@
     revoke ID                    stop every output that relies on it (the live gate re-checks in seconds)
     export ID [--out FILE]       a proof bundle: the signed record, this install's public key, its sessions
     import FILE                  a consent token from the depicted person (or this install's own export)
+    self IMG... [--camera N]     "this is me": live check (webcam face matches the photos, blink/turn on
+                                 request), then a self record with method live-check
     token IMG... --name NAME     run by the depicted person on their machine: a signed consent token
+                                 (add --live-check to prove on camera that the photos show them)
     key                          this install's key id (give it to whoever makes you a token)
 """
 import json
@@ -36,6 +39,14 @@ def add_parser(sub):
     q.add_argument("--for", dest="audience", metavar="KEYID",
                    help="only the install with this key id may import it (see `consent key` there)")
     q.add_argument("--out", required=True, help="token file to write and send")
+    q.add_argument("--live-check", action="store_true", help="prove on camera that the photos show you")
+    q.add_argument("--camera", type=int, default=0, help="webcam index for --live-check (default 0)")
+    q = s.add_parser("self", help='"this is me": live webcam check against your photos, then record consent')
+    q.add_argument("images", nargs="+", metavar="IMG")
+    q.add_argument("--camera", type=int, default=0, help="webcam index (default 0)")
+    q.add_argument("--scope", nargs="+", default=["animate", "live", "record", "stream"],
+                   choices=["animate", "live", "record", "stream"])
+    q.add_argument("--days", type=float, default=365, help="valid for this many days (default 365)")
     s.add_parser("key", help="this install's consent key id")
     p.set_defaults(func=run)
 
@@ -108,13 +119,67 @@ def run(args, out=None) -> int:
             if not Path(p).is_file():
                 raise InputError(p, "no such image")
             hashes.append(hash_image_file(p))
+        evidence = {"live_check": "not performed"}
+        if args.live_check:
+            evidence = {"live_check": live_check(args.images, camera_source(args.camera), out).evidence()}
         token = create_token(store, hashes, args.name, scope=args.scope, expires_days=args.days,
-                             audience=args.audience, evidence={"live_check": "not performed"})
+                             audience=args.audience, evidence=evidence)
         Path(args.out).write_text(json.dumps(token, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         print(f"wrote consent token {token['id']} for {len(hashes)} image(s) to {args.out}; "
               f"send it to the person who will animate you", file=out)
         return 0
+    if cmd == "self":
+        from ..provenance.consent import hash_image_file
+        hashes = []
+        for p in args.images:
+            if not Path(p).is_file():
+                raise InputError(p, "no such image")
+            hashes.append(hash_image_file(p))
+        result = live_check(args.images, camera_source(args.camera), out)
+        rec = store.record(hashes, "self", None, scope=args.scope, expires_days=args.days,
+                           method="live-check", evidence=result.evidence())
+        print(f"live check passed ({result.reason}); consent record {rec.id} for {len(hashes)} image(s), "
+              f"expires {rec.expires}", file=out)
+        return 0
     raise ConsentError(f"unknown consent command {cmd!r}")
+
+
+def camera_source(index: int):
+    from ..camera import CameraSource
+    return CameraSource(index)
+
+
+def live_check(image_paths, source, out, timeout_s: float = 60.0):
+    """Run the live check on frames from source ((frame, t) pairs); ConsentError unless it passes."""
+    from ..identity import FaceEmbedder
+    from ..images import load_image_bgr
+    from ..provenance.livecheck import LiveCheck, embed_photos
+    from ..tracking import FaceTracker
+    embedder = FaceEmbedder()
+    photos = FaceTracker(static=True)
+    try:
+        avatar = embed_photos([load_image_bgr(p) for p in image_paths], photos, embedder)
+    except ValueError as e:
+        raise ConsentError(f"live check: {e}") from None
+    finally:
+        photos.close()
+    check = LiveCheck(avatar, embedder)
+    tracker = FaceTracker(static=False)
+    shown = None
+    try:
+        for frame, t in source:
+            if check.prompt != shown:
+                shown = check.prompt
+                print(f">> {shown}", file=out, flush=True)
+            if check.feed(frame, tracker.detect(frame), t) != "running" or t > timeout_s:
+                break
+    finally:
+        tracker.close()
+    result = check.result()
+    if not result.passed:
+        raise ConsentError(f"live check failed: {check.reason or 'it did not finish'}; no consent was recorded")
+    print(f">> {check.prompt}", file=out)
+    return result
 
 
 def _import(store, path, out) -> int:
