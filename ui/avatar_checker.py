@@ -1,0 +1,115 @@
+"""Checks avatar photos off the UI thread: one worker thread owns a MediaPipe face tracker (static
+mode, two faces so a second person is noticed) and answers requests in order; results come back as a
+Qt signal. Results are cached per file content."""
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CheckedImage:
+    file: str                 # file name in the set (or the sample image's name)
+    image_bgr: object         # the full image
+    check: object             # realtime.live.image_check.ImageCheck
+    used: bool = True
+
+
+@dataclass
+class CheckedSet:
+    info: object              # AvatarSetInfo
+    images: list              # CheckedImage, base first
+    error: str = ""
+
+    @property
+    def usable(self) -> list:
+        return [c for c in self.images if c.check.ok]
+
+
+class AvatarChecker(QObject):
+    checked = Signal(object, int)          # CheckedSet, request number
+
+    def __init__(self, tracker_factory=None, parent=None):
+        super().__init__(parent)
+        self._q = queue.Queue()
+        self._tracker_factory = tracker_factory
+        self._cache = {}
+        self._n = 0
+        self._thread = threading.Thread(target=self._run, name="avatarcam-checker", daemon=True)
+        self._thread.start()
+
+    def request(self, info, sample_used=None) -> int:
+        self._n += 1
+        self._q.put((self._n, info, sample_used))
+        return self._n
+
+    def check_array(self, name: str, image_bgr, callback) -> None:
+        """Check one in-memory image (a webcam shot); callback(ImageCheck) runs on the worker thread."""
+        self._q.put(("array", name, image_bgr, callback))
+
+    def shutdown(self, wait_s: float = 2.0) -> None:
+        self._q.put(None)
+        self._thread.join(wait_s)
+
+    def _tracker(self):
+        if self._tracker_factory:
+            return self._tracker_factory()
+        from realtime.tracking import FaceTracker
+        return FaceTracker(static=True, max_faces=2)
+
+    def _run(self) -> None:
+        from realtime.images import load_image_bgr
+        from realtime.live.image_check import ImageCheck, check_image
+        tracker = None
+        while True:
+            job = self._q.get()
+            if job is None:
+                break
+            if job[0] == "array":
+                _, name, image, callback = job
+                try:
+                    if tracker is None:
+                        tracker = self._tracker()
+                    result = check_image(name, image, tracker)
+                except Exception as exc:
+                    result = ImageCheck(name, False, f"Could not check the picture: {exc}")
+                callback(result)
+                continue
+            n, info, sample_used = job
+            try:
+                if tracker is None:
+                    tracker = self._tracker()
+                images = []
+                if info.is_sample:
+                    from realtime.sample_avatar import sample_images
+                    for i, (name, img) in enumerate(sample_images()):
+                        used = sample_used is None or i in sample_used
+                        images.append(CheckedImage(name, img, self._cached(("sample", name), lambda: check_image(name, img, tracker)), used))
+                else:
+                    for path in info.paths():
+                        try:
+                            st = path.stat()
+                            key = (str(path), st.st_size, st.st_mtime_ns)
+                            img = load_image_bgr(path)
+                            check = self._cached(key, lambda: check_image(path.name, img, tracker))
+                        except Exception as exc:           # unreadable: a rejection with its reason
+                            img, check = None, ImageCheck(path.name, False, str(getattr(exc, "problem", exc)))
+                        images.append(CheckedImage(path.name, img, check, info.used.get(path.name, True)))
+                self.checked.emit(CheckedSet(info, images), n)
+            except Exception as exc:
+                log.exception("checking the avatar set failed")
+                self.checked.emit(CheckedSet(info, [], f"Could not check the photos: {exc}"), n)
+        if tracker is not None:
+            try:
+                tracker.close()
+            except Exception:
+                pass
+
+    def _cached(self, key, fn):
+        if key not in self._cache:
+            self._cache[key] = fn()
+        return self._cache[key]
