@@ -31,6 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")          # MediaPipe's C++ chatter
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args_list = sys.argv[1:] if argv is None else list(argv)
+    if not [a for a in args_list if a not in ("-v", "--verbose")]:
+        # the desktop app: opens without importing every subcommand (and torch) first
+        logging.basicConfig(level=logging.INFO if args_list else logging.WARNING,
+                            format="%(levelname)s %(name)s: %(message)s")
+        from ui.app import main as app_main
+        return app_main()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -30,4 +30,24 @@ def main(argv=None) -> int:
         QMessageBox.critical(None, "AvatarCam", f"AvatarCam could not start: {exc}")
         return 1
     window.show()
-    return app.exec()
+    _close_on_signals(app, window)
+    code = app.exec()
+    window.preload_thread.join(10.0)      # never tear the interpreter down under a half-done import
+    return code
+
+
+def _close_on_signals(app, window) -> None:
+    """SIGTERM / Ctrl+C close the window like its close button: threads stop, the camera is released."""
+    import signal
+    from PySide6.QtCore import QTimer
+
+    def close(*_):
+        QTimer.singleShot(0, window.close)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            signal.signal(sig, close)
+        except (ValueError, OSError):       # not the main thread / not supported here
+            pass
+    ticker = QTimer(app)                    # lets Python run its signal handlers while Qt's loop waits
+    ticker.timeout.connect(lambda: None)
+    ticker.start(200)

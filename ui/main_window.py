@@ -45,6 +45,8 @@ class MainWindow(QMainWindow):
         self._last_driver_event = None
         self._vcam_problem = None
         self.closed_in_s = None
+        self._avatar_shown = False
+        self._started_at = time.monotonic()
 
         self.banner = Banner()
         self.welcome = WelcomePage()
@@ -63,6 +65,7 @@ class MainWindow(QMainWindow):
         self.stack = QStackedWidget()
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(workspace)
+        self.stack.currentChanged.connect(lambda i: self.statusBar().setVisible(i == 1))
         central = QWidget()
         col = QVBoxLayout(central)
         col.setContentsMargins(8, 8, 8, 0)
@@ -94,7 +97,8 @@ class MainWindow(QMainWindow):
         if self._no_camera():
             self.view.driver.set_placeholder("No webcam found", "Press Start: the built-in demo motion drives the "
                                                                 "avatar. Plug in a webcam at any time.")
-        threading.Thread(target=_preload, name="avatarcam-preload", daemon=True).start()
+        self.preload_thread = threading.Thread(target=_preload, name="avatarcam-preload", daemon=True)
+        self.preload_thread.start()
         if self.settings.start_on_launch:
             QTimer.singleShot(200, self._start_when_ready)
 
@@ -138,6 +142,7 @@ class MainWindow(QMainWindow):
         self.checker.checked.connect(self._on_checked)
         QShortcut(QKeySequence("Ctrl+K"), self, activated=self.calibrate)
         QShortcut(QKeySequence("Ctrl+R"), self, activated=self.toggle_recording)
+        QShortcut(QKeySequence("Ctrl+Q"), self, activated=self.close)
 
     def _cameras(self) -> list:
         try:
@@ -449,6 +454,7 @@ class MainWindow(QMainWindow):
         self.view.avatar.set_placeholder("Starting…", "Loading the engine for this avatar.")
         self.view.driver.set_placeholder("Starting the driver…", "")
         s = self.settings
+        self._avatar_shown, self._started_at = False, time.monotonic()
         self.live.start(avatar, self._pipeline_config(), self._driver_config(), self._output_config(),
                         self.consent_store, s.virtual_camera and avatar is not None, s.stream and avatar is not None,
                         s.stream_port)
@@ -551,10 +557,13 @@ class MainWindow(QMainWindow):
         if pv.driver_bgr is not None:
             self.view.driver.set_frame(pv.driver_bgr, pv.driver_lmk)
         if pv.avatar_bgr is not None:
+            if not self._avatar_shown:
+                self._avatar_shown = True
+                log.info("live: first avatar frame shown %.1f s after start", time.monotonic() - self._started_at)
             self.view.avatar.set_frame(pv.avatar_bgr)
             if self.view.avatar.caption == "Not live" or self.view.avatar.caption.startswith("Loading"):
                 self.view.avatar.set_caption("")
-        if pv.driver_bgr is not None and not pv.face_found and self.live.session and self.live.session.avatar:
+        if pv.avatar_bgr is not None and pv.driver_bgr is not None and not pv.face_found:
             if self.live.session.driver_state != "lost":
                 self.view.hint.setText("No face in view: the avatar holds still.")
         elif pv.face_found and self.view.hint.text().startswith("No face"):
