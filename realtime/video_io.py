@@ -69,12 +69,18 @@ class Mp4Writer:
             self.abort()
             raise self._error(exc) from exc
 
-    def commit(self) -> str:
+    def commit(self, finalize=None) -> str:
+        """Flush, close, run finalize(tmp_path) (e.g. C2PA signing), then move into place."""
         try:
             for packet in self._stream.encode():
                 self._container.mux(packet)
             self._container.close()
+            if finalize is not None:
+                finalize(self.tmp)
             os.replace(self.tmp, self.path)
+        except OutputError:
+            self._discard()
+            raise
         except Exception as exc:
             self._discard()
             raise self._error(exc) from exc

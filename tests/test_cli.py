@@ -209,3 +209,15 @@ def test_full_disk_leaves_nothing_behind(media, tmp_path):
     assert "disk is full" in proc.stderr
     assert not out.exists()
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".partial-")]
+
+
+def test_outputs_are_c2pa_signed_and_tied_to_the_consent_record(media, tmp_path):
+    from realtime.provenance.c2pa_sign import read_c2pa
+    from realtime.provenance.consent import ConsentStore, hash_image_file
+    out = tmp_path / "signed.mp4"
+    assert animate(media, out) == 0
+    status = read_c2pa(str(out))
+    assert status["state"] in ("trusted", "valid"), status
+    assert status["digital_source_type"].endswith("trainedAlgorithmicMedia")
+    record = ConsentStore.default().find_valid([hash_image_file(media["base"])], scope="animate")
+    assert status["consent_record_sha256"] == record.record_hash

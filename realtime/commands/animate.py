@@ -83,8 +83,10 @@ def run_demo(args) -> int:
 
 
 def _render(avatar, driving, output, config, store, record, driving_name) -> int:
+    from ..provenance.c2pa_sign import sign_mp4
+    from ..provenance.consent import needs_stronger_label
     from ..provenance.labeller import Labeller
-    labeller = Labeller()
+    labeller = Labeller(stronger=record is not None and needs_stronger_label(record))
     proc = FrameProcessor(avatar, config, labeller)
     log.info("engine backend: %s%s", proc.backend,
              f" (skipped: {'; '.join(proc.backend_notes)})" if proc.backend_notes else "")
@@ -107,7 +109,9 @@ def _render(avatar, driving, output, config, store, record, driving_name) -> int
         raise
     finally:
         proc.close()
-    path = writer.commit()
+    # signed (C2PA, verified by reading back) before it takes the output's name: fail closed
+    path = writer.commit(finalize=lambda tmp: sign_mp4(tmp, labeller.session_id,
+                                                       record.record_hash if record is not None else None))
     if store is not None and record is not None:
         store.log_session(labeller.session_id, record.id, path)
     dt = time.perf_counter() - t0
