@@ -161,9 +161,9 @@ class ControlsPanel(QScrollArea):
         for sig in (self.expression_slider.valueChanged, self.smoothing_slider.valueChanged,
                     self.head_check.toggled, self.size_combo.currentIndexChanged):
             sig.connect(self._pipeline_changed)
-        self.landmarks_check.toggled.connect(self.landmarks_toggled)
-        self.vcam_check.toggled.connect(self.vcam_toggled)
-        self.stream_check.toggled.connect(self.stream_toggled)
+        for box, signal in ((self.landmarks_check, self.landmarks_toggled), (self.vcam_check, self.vcam_toggled),
+                            (self.stream_check, self.stream_toggled)):
+            box.toggled.connect(lambda on, signal=signal: None if self._loading else signal.emit(on))
         self._loading = False
         self.set_running(False)
 

@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         else:
             self.stack.setCurrentWidget(self.stack.widget(1))
             self.choose_set(self.settings.current_set or SAMPLE_ID)
+        self.statusBar().setVisible(self.stack.currentIndex() == 1)
         if settings_warning:
             self.banner.show_message(settings_warning, "warning")
         self._update_start_state()

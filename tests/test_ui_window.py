@@ -1,0 +1,262 @@
+"""The window's behaviour (pytest-qt, offscreen): first run, start/stop, consent refusal and revocation,
+the error banner, settings round trip and a corrupt settings file, per-photo checks with drag and drop,
+swapping sets while live, closing within 2 s. The webcam and the virtual camera device are fakes behind
+the real seams; the engine is a quick stand-in (the real one is covered by test_live_real_pipeline and
+the Xvfb test)."""
+import json
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from tests.ui_helpers import face_photo, make_ctx, no_face_photo, open_window, two_faces_photo
+from tests.live_fakes import FakeCamera, FakeVirtualCameraDevice
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path, monkeypatch):
+    monkeypatch.setenv("AVATARCAM_HOME", str(tmp_path / "home"))
+
+
+class ConsentAnswer:
+    """Stands in for the modal consent dialog: answers what the test says and counts how often it was asked."""
+    answer = None
+    asked = 0
+
+    def __init__(self, name, thumbs=(), parent=None):
+        type(self).asked += 1
+
+    def exec(self):
+        return 0
+
+    def result_value(self):
+        return type(self).answer
+
+
+@pytest.fixture
+def consent(monkeypatch):
+    ConsentAnswer.answer, ConsentAnswer.asked = None, 0
+    monkeypatch.setattr("ui.main_window.ConsentDialog", ConsentAnswer)
+    return ConsentAnswer
+
+
+def write_settings(ctx, **values):
+    ctx.home.mkdir(parents=True, exist_ok=True)
+    (ctx.home / "settings.json").write_text(json.dumps({"welcome_done": True, **values}))
+
+
+def checked(w):
+    return w.current is not None and w.panel.list.count() == len(w.current.images)
+
+
+def test_first_run_opens_fast_to_the_welcome_then_the_sample_goes_live(qtbot, tmp_path):
+    ctx = make_ctx(tmp_path)
+    t0 = time.monotonic()
+    w = open_window(qtbot, ctx)
+    qtbot.waitExposed(w)
+    assert time.monotonic() - t0 < 5.0
+    assert w.stack.currentWidget() is w.welcome and not w.statusBar().isVisible()
+    img = w.grab().toImage()
+    assert len({img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}) > 10
+    qtbot.mouseClick(w.welcome.sample_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.live.running and w.view.avatar.frames_shown > 3, timeout=20000)
+    assert w.stack.currentIndex() == 1 and w.statusBar().isVisible()
+    # no webcam: the demo motion drives, and the window says so
+    qtbot.waitUntil(lambda: w.view.driver.caption == "Demo motion (no webcam)", timeout=5000)
+    assert w.view.driver.has_frame
+    qtbot.waitUntil(lambda: "fps" in w.status.fps.text() and "Not live" not in w.status.fps.text(), timeout=5000)
+    assert json.loads(ctx.settings_path.read_text())["welcome_done"] is True
+
+
+def test_start_and_stop_with_a_webcam(qtbot, tmp_path):
+    cam = FakeCamera(present=True)
+    ctx = make_ctx(tmp_path, camera=cam, cameras=[(0, "Fake webcam")])
+    write_settings(ctx, current_set="sample")
+    w = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: checked(w) and w.controls.start_button.isEnabled(), timeout=20000)
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(ctx.vcam.frames) > 10 and w.view.avatar.frames_shown > 3, timeout=20000)
+    assert ctx.vcam.frames[-1].shape == (720, 1280, 3)
+    assert w.controls.start_button.text().endswith("Stop")
+    qtbot.waitUntil(lambda: w.controls.vcam_state.text().startswith("On"), timeout=5000)
+    assert cam.open_grabbers == 1
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    assert not w.live.running and w.live.last_stop_s < 2.0
+    assert cam.open_grabbers == 0, "the camera must be released on stop"
+    n = len(ctx.vcam.frames)
+    qtbot.wait(200)
+    assert len(ctx.vcam.frames) == n and w.controls.start_button.text().endswith("Start")
+    assert w.status.fps.text() == "Not live"
+
+
+def test_consent_refusal_keeps_every_output_off(qtbot, tmp_path, consent):
+    ctx = make_ctx(tmp_path)
+    lib = ctx.library()
+    info = lib.create("Alex")
+    lib.add_files(info.set_id, [face_photo(tmp_path / "alex.png")])
+    write_settings(ctx, current_set=info.set_id)
+    w = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: consent.asked == 1, timeout=20000)        # choosing a set without consent asks
+    assert "No consent recorded" in w.banner.text
+    assert "No consent" in w.panel.consent_label.text() and w.panel.consent_button.isVisible()
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)           # Start asks again; refused again
+    assert consent.asked == 2 and not w.live.running
+    qtbot.wait(300)
+    assert ctx.vcam.frames == [] and ctx.vcam.opened == 0
+    assert ctx.consent_store().records() == []
+    consent.answer = ("self", None)                                    # now the person agrees
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(ctx.vcam.frames) > 5, timeout=20000)
+    recs = ctx.consent_store().records()
+    assert len(recs) == 1 and recs[0].kind == "self" and set(recs[0].image_hashes) == set(info.hashes() or lib.get(info.set_id).hashes())
+    assert "Consent recorded" in w.panel.consent_label.text()
+
+
+def test_revoking_consent_stops_its_outputs(qtbot, tmp_path, consent):
+    ctx = make_ctx(tmp_path)
+    lib = ctx.library()
+    info = lib.create("Sam")
+    lib.add_files(info.set_id, [face_photo(tmp_path / "sam.png")])
+    rec = ctx.consent_store().record(lib.get(info.set_id).hashes(), "other", "Sam")
+    write_settings(ctx, current_set=info.set_id)
+    w = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: checked(w) and w.controls.start_button.isEnabled(), timeout=20000)
+    assert consent.asked == 0
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(ctx.vcam.frames) > 5, timeout=20000)
+    ctx.consent_store().revoke(rec.id)                    # e.g. from `run.py consent revoke` in a terminal
+    qtbot.waitUntil(lambda: not w.live.running, timeout=6000)
+    assert "Outputs stopped" in w.banner.text
+    n = len(ctx.vcam.frames)
+    qtbot.wait(300)
+    assert len(ctx.vcam.frames) == n
+
+
+def test_error_banner_guides_when_no_virtual_camera_exists_and_retry_recovers(qtbot, tmp_path):
+    vcam = FakeVirtualCameraDevice()
+    vcam.present = False
+    ctx = make_ctx(tmp_path, vcam=vcam)
+    write_settings(ctx, current_set="sample")
+    w = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: checked(w), timeout=20000)
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.banner.isVisible() and "Virtual camera not available" in w.banner.text, timeout=20000)
+    assert "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=AvatarCam" in w.banner.text
+    assert "Traceback" not in w.banner.text and w.banner.level == "warning"
+    retry = [b for b in w.banner.buttons if b.isVisible() and b.text() == "Retry"]
+    assert retry and "Not available" in w.controls.vcam_state.text()
+    assert w.live.running and w.view.avatar.has_frame           # the app keeps running
+    vcam.present = True                                          # the user ran the command
+    qtbot.mouseClick(retry[0], Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.controls.vcam_state.text().startswith("On") and len(vcam.frames) > 3, timeout=5000)
+    assert not w.banner.isVisible()
+
+
+def test_a_failing_frame_shows_a_readable_banner_not_a_traceback(qtbot, tmp_path):
+    from tests.live_fakes import fake_factory
+    ctx = make_ctx(tmp_path)
+    ctx.processor_factory = fake_factory(fail_label=lambda n: True)
+    write_settings(ctx, current_set="sample", driver_kind="demo")
+    w = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: checked(w), timeout=20000)
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.banner.level == "error" and "could not be made or labelled" in w.banner.text,
+                    timeout=20000)
+    assert "Traceback" not in w.banner.text and "File \"" not in w.banner.text
+    assert ctx.vcam.frames == []            # fails closed: no unlabelled frame ever went out
+
+
+def test_settings_round_trip_through_the_window(qtbot, tmp_path):
+    ctx = make_ctx(tmp_path)
+    write_settings(ctx, current_set="sample")
+    w = open_window(qtbot, ctx)
+    c = w.controls
+    c.expression_slider.setValue(60)
+    c.size_combo.setCurrentIndex(c.size_combo.findData(512))
+    c.landmarks_check.setChecked(True)
+    c.mirror_check.setChecked(False)
+    c.stream_check.setChecked(True)
+    c.source_combo.setCurrentIndex(c.source_combo.findData("demo"))
+    w.close()
+    saved = json.loads(ctx.settings_path.read_text())
+    assert (saved["expression"], saved["engine_size"], saved["show_landmarks"], saved["mirror"], saved["stream"],
+            saved["driver_kind"]) == (0.6, 512, True, False, True, "demo")
+    w2 = open_window(qtbot, ctx)
+    c2 = w2.controls
+    assert c2.expression_slider.value() == 60 and c2.size_combo.currentData() == 512
+    assert c2.landmarks_check.isChecked() and not c2.mirror_check.isChecked() and c2.stream_check.isChecked()
+    assert c2.source_combo.currentData() == "demo" and w2.view.driver.show_landmarks
+    assert not w2.banner.isVisible()
+
+
+def test_corrupt_settings_are_set_aside_with_a_warning(qtbot, tmp_path):
+    ctx = make_ctx(tmp_path)
+    ctx.home.mkdir(parents=True)
+    ctx.settings_path.write_text('{"expression": 0.5,, broken')
+    w = open_window(qtbot, ctx)
+    assert w.banner.isVisible() and w.banner.level == "warning" and "could not be read" in w.banner.text
+    assert list(ctx.home.glob("settings.corrupt-*.json"))
+    assert w.controls.expression_slider.value() == 100          # defaults
+    w.close()
+    assert json.loads(ctx.settings_path.read_text())["expression"] == 1.0   # a good file again
+
+
+def test_dropped_photos_are_checked_one_by_one_with_a_reason(qtbot, tmp_path, consent):
+    ctx = make_ctx(tmp_path)
+    lib = ctx.library()
+    info = lib.create("Drop test")
+    write_settings(ctx, current_set=info.set_id)
+    w = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: w.current is not None, timeout=20000)
+    files = [face_photo(tmp_path / "good.png"), no_face_photo(tmp_path / "wall.png"),
+             two_faces_photo(tmp_path / "pair.png")]
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in files])
+    ev = QDropEvent(QPointF(20, 20), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    w.panel.dropEvent(ev)
+    qtbot.waitUntil(lambda: w.current is not None and len(w.current.images) == 3, timeout=20000)
+    tips = [w.panel.list.item(i).toolTip() for i in range(3)]
+    texts = [w.panel.list.item(i).text() for i in range(3)]
+    assert texts[0].startswith("Base photo") and "front-facing" in texts[0]
+    assert texts[1].startswith("Rejected") and "No face found" in tips[1]
+    assert texts[2].startswith("Rejected") and "2 faces found" in tips[2] and "exactly one person" in tips[2]
+    w.panel.list.setCurrentRow(1)
+    assert "Rejected" in w.panel.detail.text() and "No face found" in w.panel.detail.text()
+    assert len(w.current.usable) == 1
+
+
+def test_switching_sets_while_live_keeps_the_output_steady(qtbot, tmp_path, consent):
+    ctx = make_ctx(tmp_path)
+    lib = ctx.library()
+    info = lib.create("Second")
+    lib.add_files(info.set_id, [face_photo(tmp_path / "b.png")])
+    ctx.consent_store().record(lib.get(info.set_id).hashes(), "self")
+    write_settings(ctx, current_set="sample")
+    w = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: checked(w), timeout=20000)
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(ctx.vcam.frames) > 10, timeout=20000)
+    first = w.live.session.avatar
+    w.panel.set_chosen.emit(info.set_id)
+    qtbot.waitUntil(lambda: w.live.session.avatar is not first and w.live.session.avatar.name == "Second", timeout=20000)
+    qtbot.wait(800)
+    gaps = np.diff(ctx.vcam.send_times[-60:])
+    assert w.live.running and gaps.max() < 0.15, gaps.max()
+    assert w.live.session.avatar.needs_consent and consent.asked == 0
+
+
+def test_closing_stops_every_thread_within_2s(qtbot, tmp_path):
+    cam = FakeCamera(present=True)
+    ctx = make_ctx(tmp_path, camera=cam, cameras=[(0, "Fake webcam")])
+    write_settings(ctx, current_set="sample")
+    w = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: checked(w), timeout=20000)
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(ctx.vcam.frames) > 3, timeout=20000)
+    session = w.live.session
+    w.close()
+    assert w.closed_in_s < 2.0
+    assert cam.open_grabbers == 0
+    assert not any(t.is_alive() for t in (session.capture, session.processing, session.output, session.builder))
