@@ -38,6 +38,7 @@ class TorchPredictor(Predictor):
         super().__init__(config)
         if threads:
             torch.set_num_threads(threads)
+        torch.set_flush_denormal(True)      # denormal floats are ~10x slower on x86 CPUs
         self.engine = ImplicitWarpEngine(config).eval()
 
     def set_sources(self, rgb_kchw, lmk_kn2):
@@ -64,7 +65,8 @@ class BackendChoice:
 
 # name -> factory(config) ; factories raise RuntimeError with a reason when unavailable
 BACKENDS = {"torch": TorchPredictor}
-AUTO_ORDER = ["tensorrt", "torch-cuda", "onnxruntime", "torch"]
+# measured: on a 2-core CPU ONNX Runtime ran this graph 2x slower than torch (BENCHMARKS.md)
+AUTO_ORDER = ["tensorrt", "torch-cuda", "torch", "onnxruntime"]
 
 
 def create_predictor(backend: str, config: WarpConfig) -> BackendChoice:

@@ -249,17 +249,16 @@ def test_unknown_backend_names_the_choices():
 
 
 @NO_CUDA
-def test_auto_on_this_machine_picks_onnxruntime_and_says_why(cache_dir, caplog):
-    pytest.importorskip("onnxruntime")
+def test_auto_on_this_machine_picks_torch_cpu_and_says_why(cache_dir, caplog):
     if "tensorrt" in sys.modules or _importable("tensorrt"):
         pytest.skip("TensorRT is installed here")
     with caplog.at_level(logging.INFO, logger="engines.predictor"):
         choice = create_predictor("auto", CONFIG)
-    assert AUTO_ORDER == ["tensorrt", "torch-cuda", "onnxruntime", "torch"]
-    assert choice.name == "onnxruntime" and choice.predictor.name == "onnxruntime"
+    assert AUTO_ORDER == ["tensorrt", "torch-cuda", "torch", "onnxruntime"]
+    assert choice.name == "torch" and choice.predictor.name == "torch"
     assert choice.reasons == ["tensorrt: TensorRT is not installed (pip install -r requirements-gpu.txt)",
                               "torch-cuda: no CUDA device"]
-    assert any("backend onnxruntime chosen" in r.getMessage() and "no CUDA device" in r.getMessage()
+    assert any("backend torch chosen" in r.getMessage() and "no CUDA device" in r.getMessage()
                for r in caplog.records)
 
 
