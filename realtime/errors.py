@@ -19,3 +19,18 @@ class ConsentError(AppError):
 
 class OutputError(AppError):
     exit_code = 4
+
+
+def check_input_file(path, kind: str) -> str:
+    """The checks every input file gets before decoding; `kind` is e.g. "an image file"."""
+    import os
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise InputError(path, "file not found")
+    if os.path.isdir(path):
+        raise InputError(path, f"is a folder, expected {kind}")
+    if not os.access(path, os.R_OK):
+        raise InputError(path, "cannot be read (permission denied)")
+    if os.path.getsize(path) == 0:
+        raise InputError(path, "file is empty")
+    return path

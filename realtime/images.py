@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, check_input_file
 
 MAX_PIXELS = 40_000_000        # 40 MP: above any phone photo, far below a decompression bomb
 MAX_FILE_BYTES = 200 * 2 ** 20
@@ -13,15 +13,7 @@ def load_image_bgr(path) -> np.ndarray:
     """Read PATH into an 8-bit BGR array, applying EXIF rotation; 16-bit, alpha, grey and CMYK convert."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise InputError(path, "file not found")
-    if os.path.isdir(path):
-        raise InputError(path, "is a folder, expected an image file")
-    if not os.access(path, os.R_OK):
-        raise InputError(path, "cannot be read (permission denied)")
-    if os.path.getsize(path) == 0:
-        raise InputError(path, "file is empty")
+    path = check_input_file(path, "an image file")
     if os.path.getsize(path) > MAX_FILE_BYTES:
         raise InputError(path, f"file is {os.path.getsize(path) / 2**20:.0f} MB, larger than the {MAX_FILE_BYTES // 2**20} MB limit")
     try:

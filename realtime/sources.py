@@ -1,11 +1,10 @@
 """Driving frame sources: a video file, a camera, or the built-in demo motion. Each yields (frame_bgr, t)."""
 import logging
-import os
 
 import cv2
 
 from . import synthetic_face
-from .errors import InputError
+from .errors import InputError, check_input_file
 
 log = logging.getLogger(__name__)
 
@@ -14,15 +13,7 @@ VIDEO_EXTS = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", 
 
 class VideoFileSource:
     def __init__(self, path):
-        path = os.fspath(path)
-        if not os.path.exists(path):
-            raise InputError(path, "file not found")
-        if os.path.isdir(path):
-            raise InputError(path, "is a folder, expected a video file")
-        if not os.access(path, os.R_OK):
-            raise InputError(path, "cannot be read (permission denied)")
-        if os.path.getsize(path) == 0:
-            raise InputError(path, "file is empty")
+        path = check_input_file(path, "a video file")
         self.path = path
         cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
         ok, first = cap.read() if cap.isOpened() else (False, None)

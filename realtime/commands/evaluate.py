@@ -1,14 +1,11 @@
 """`run.py eval`: self-reenactment and cross-reenactment quality, K = 1 and K = 4, and the still baseline."""
 import logging
-import math
 
 import numpy as np
 
-from engines import topology as topo
 from .. import quality as Q
 from ..avatar import avatar_from_arrays, load_avatar_set
 from ..pipeline import FrameProcessor, PipelineConfig
-from ..provenance.labeller import Labeller
 from ..sources import VideoFileSource
 from ..tracking import FaceTracker
 
