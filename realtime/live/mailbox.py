@@ -37,7 +37,7 @@ class LatestValue:
     """The newest published value and its sequence number; readers peek without taking it."""
 
     def __init__(self):
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._value = None
         self.seq = 0
 
@@ -45,7 +45,13 @@ class LatestValue:
         with self._lock:
             self._value = value
             self.seq += 1
+            self._lock.notify_all()
             return self.seq
+
+    def wait_newer(self, seq: int, timeout: float) -> bool:
+        """Wait up to `timeout` s for a value newer than `seq`; True if there is one."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self.seq != seq, timeout)
 
     def peek(self):
         """(value, seq); seq 0 means nothing was published yet."""

@@ -1,6 +1,7 @@
-"""The output thread: paced at the output fps, it sends the newest labelled frame to every sink and
-repeats the last one when processing is late, so call apps see a steady camera. Sinks that are missing
-or vanish are retried on their own schedule; one failing sink never stops the others."""
+"""The output thread: it sends each new labelled frame to every sink as soon as it is made, and repeats
+the last one when processing is late, so call apps see a camera that never stalls. Sinks that need a
+strict frame clock (the MP4 recorder) keep their own. Sinks that are missing or vanish are retried on
+their own schedule; one failing sink never stops the others."""
 import logging
 import threading
 import time
@@ -168,27 +169,39 @@ class OutputThread(threading.Thread):
         return False
 
     def run(self) -> None:
+        """A fresh frame goes out as soon as it is published (waiting for a fixed tick would add up to a
+        period of latency), at most 4 per period in a burst. When processing is late, the last frame is
+        repeated (1.5 periods after a fresh frame, then every period), so the outputs never starve and run
+at the output fps whenever processing is slower."""
         period = 1.0 / self.fps
-        next_t = time.monotonic()
+        last_sent = time.monotonic()
         last_seq = 0
+        hold = 1.5 * period          # after a fresh frame, wait 1.5 periods before repeating it; then 1
         try:
             while not self._stop_evt.is_set():
+                self.slot.wait_newer(last_seq, max(0.0, last_sent + hold - time.monotonic()))
+                if self._stop_evt.is_set():
+                    break
                 now = time.monotonic()
-                if next_t > now:
-                    if self._stop_evt.wait(next_t - now):
-                        break
-                now = time.monotonic()
-                next_t = next_t + period if now - next_t < 3 * period else now + period   # resync after a stall
+                if now - last_sent < 0.25 * period:
+                    self._stop_evt.wait(last_sent + 0.25 * period - now)
+                    now = time.monotonic()
                 self._apply_ops()
                 value, seq = self.slot.peek()
                 if value is None:
+                    last_sent, hold = now, period           # poll again in one period
                     continue
                 if not self._gate(value.avatar):
+                    last_seq, last_sent, hold = seq, now, period
                     continue
                 fresh = seq != last_seq
                 last_seq = seq
+                if not fresh and now - last_sent < hold - 1e-3:
+                    continue                                # woken early without news
+                hold = 1.5 * period if fresh else period
                 for slot in list(self._slots):
                     self._feed(slot, value.frame_bgr, now)
+                last_sent = now
                 self.ticks += 1
                 self.stats.output_tick(time.monotonic(), value.t_capture if fresh and value.t_capture else None)
         except Exception as exc:

@@ -112,7 +112,7 @@ class ProcessingThread(threading.Thread):
         out.flags.writeable = False
         ms = (time.perf_counter() - t0) * 1e3
         if frame is not None:
-            self.stats.frame_processed(ms, res.face_found)
+            self.stats.frame_processed(ms, res.face_found, res.timings_ms)
         self.output.publish(OutputFrame(out, t_cap, self.avatar))
         self.preview.publish(PreviewFrame(frame, res.driver_lmk if res.face_found else None, out, res.face_found))
 

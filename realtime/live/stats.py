@@ -20,6 +20,7 @@ class StatsSnapshot:
     processed: int = 0
     process_ms: float = float("nan")       # mean processing time of recent frames
     face_found: bool = False
+    stage_ms: dict = None                  # mean per pipeline stage (landmarks, engine, paste, label...)
 
     def describe(self) -> str:
         lat = "n/a" if np.isnan(self.latency_p50_ms) else f"{self.latency_p50_ms:.0f}/{self.latency_p95_ms:.0f} ms"
@@ -55,6 +56,7 @@ class LiveStats:
         self._capture = _Rate(window_s)
         self._latency = deque(maxlen=latency_samples)
         self._process = deque(maxlen=30)
+        self._stages = {}
         self.all_latencies_ms = []            # whole run, for the benchmark (bounded below)
         self._keep_all = False
         self.dropped = 0
@@ -69,9 +71,11 @@ class LiveStats:
         with self._lock:
             self._capture.tick(t)
 
-    def frame_processed(self, ms: float, face_found: bool) -> None:
+    def frame_processed(self, ms: float, face_found: bool, stages: dict = None) -> None:
         with self._lock:
             self._process.append(ms)
+            for k, v in (stages or {}).items():
+                self._stages.setdefault(k, deque(maxlen=30)).append(v)
             self.processed += 1
             self.face_found = face_found
 
@@ -103,4 +107,5 @@ class LiveStats:
                 latency_p95_ms=float(np.percentile(lat, 95)) if lat is not None else float("nan"),
                 dropped=self.dropped, repeated=self.repeated, processed=self.processed,
                 process_ms=float(np.mean(self._process)) if self._process else float("nan"),
-                face_found=self.face_found)
+                face_found=self.face_found,
+                stage_ms={k: float(np.mean(v)) for k, v in self._stages.items()})

@@ -3,16 +3,15 @@ import sys
 
 LINUX_MODPROBE = "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=AvatarCam"
 
-LINUX = ("No v4l2loopback virtual camera device was found. Install the v4l2loopback kernel module "
-         "(Debian/Ubuntu: sudo apt install v4l2loopback-dkms; Fedora: sudo dnf install v4l2loopback; "
-         f"Arch: sudo pacman -S v4l2loopback-dkms), then load it with: {LINUX_MODPROBE} "
-         "and press Retry. Then choose \"AvatarCam\" as the camera in your call app.")
+LINUX = ("Install the v4l2loopback kernel module (Debian/Ubuntu: sudo apt install v4l2loopback-dkms; "
+         "Fedora: sudo dnf install v4l2loopback; Arch: sudo pacman -S v4l2loopback-dkms), load it with: "
+         f"{LINUX_MODPROBE} and press Retry. Then choose \"AvatarCam\" as the camera in your call app.")
 
-WINDOWS = ("No virtual camera was found. Install OBS Studio 26 or later (obsproject.com): it brings the "
+WINDOWS = ("Install OBS Studio 26 or later (obsproject.com): it brings the "
            "\"OBS Virtual Camera\" device. Close OBS itself (only one program can feed that camera), press "
            "Retry, then choose \"OBS Virtual Camera\" as the camera in your call app.")
 
-MACOS = ("No virtual camera was found. Install OBS Studio 30 or later (obsproject.com), open it once, "
+MACOS = ("Install OBS Studio 30 or later (obsproject.com), open it once, "
          "click \"Start Virtual Camera\" and allow the camera extension in System Settings > Privacy & "
          "Security, then click \"Stop Virtual Camera\" and quit OBS. Press Retry, then choose "
          "\"OBS Virtual Camera\" as the camera in your call app (restart the call app if it was open).")

@@ -1,9 +1,10 @@
 """Record the labelled output to MP4 from the window. The recording opens with the >= 2 s full-width
-AI-generated notice (CONSENT.md), then every output frame at the output's steady rate. Encoding runs on
-the recorder's own thread; the file appears only when it was written completely (Mp4Writer)."""
+AI-generated notice (CONSENT.md), then the newest output frame at every tick of its own fps clock, so
+the file plays in real time whatever the rate frames arrive at. Encoding runs on the recorder's own
+thread; the file appears only when it was written completely (Mp4Writer)."""
 import logging
-import queue
 import threading
+import time
 
 from ..provenance.labeller import Labeller
 from ..video_io import Mp4Writer, check_writable
@@ -11,15 +12,13 @@ from .sink import Sink, SinkError, check_frame
 
 log = logging.getLogger(__name__)
 
-_STOP = object()
-
 
 class Mp4RecorderSink(Sink):
     name = "recording"
     retry_s = None
 
     def __init__(self, path, session_id: str, locale: str = None, stronger: bool = False,
-                 on_finished=None, queue_frames: int = 60):
+                 on_finished=None):
         try:
             check_writable(path)
         except Exception as exc:
@@ -27,7 +26,9 @@ class Mp4RecorderSink(Sink):
         self.path = str(path)
         self.session_id, self.locale, self.stronger = session_id, locale, stronger
         self.on_finished = on_finished          # callback(path or None, error message or None), recorder thread
-        self._q = queue.Queue(maxsize=queue_frames)
+        self._latest = None
+        self._cond = threading.Condition()
+        self._stopping = False
         self._thread = None
         self._size = None
         self.frames_written = 0
@@ -48,21 +49,16 @@ class Mp4RecorderSink(Sink):
         if self.error:
             raise SinkError(self.error)
         check_frame(frame_bgr, *self._size)
-        try:
-            self._q.put_nowait(frame_bgr)
-        except queue.Full:
-            self.frames_dropped += 1
+        with self._cond:
+            self._latest = frame_bgr
+            self._cond.notify()
 
     def close(self, timeout: float = 10.0) -> None:
         if self._thread is None or self.finished.is_set():
             return
-        while True:
-            try:
-                self._q.put(_STOP, timeout=0.5)
-                break
-            except queue.Full:
-                if not self._thread.is_alive():
-                    break
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
         self._thread.join(timeout)
 
     def describe(self) -> str:
@@ -76,12 +72,24 @@ class Mp4RecorderSink(Sink):
             writer = Mp4Writer(self.path, fps, width, height)
             for card in Labeller(self.session_id, self.locale, self.stronger).notice_frames(width, height, fps):
                 writer.write(card)
+            with self._cond:                      # the clock starts with the first output frame
+                self._cond.wait_for(lambda: self._latest is not None or self._stopping)
+            period, next_t = 1.0 / fps, time.monotonic()
             while True:
-                frame = self._q.get()
-                if frame is _STOP:
+                with self._cond:
+                    self._cond.wait_for(lambda: self._stopping, max(0.0, next_t - time.monotonic()))
+                    frame, stopping = self._latest, self._stopping
+                if stopping:
                     break
-                writer.write(frame)
-                self.frames_written += 1
+                behind = time.monotonic() - next_t
+                if behind > 1.0:                  # starved of CPU for a second: skip, do not burst
+                    skipped = int(behind / period)
+                    self.frames_dropped += skipped
+                    next_t += skipped * period
+                if frame is not None:
+                    writer.write(frame)
+                    self.frames_written += 1
+                next_t += period
             self.saved_path = writer.commit()
             writer = None
             log.info("recording saved: %s (%d frames, %d dropped)", self.saved_path, self.frames_written,

@@ -44,8 +44,8 @@ def open_pyvirtualcam(width: int, height: int, fps: float, device: str = None):
     except ImportError as exc:
         raise SinkUnavailable(f"pyvirtualcam is not installed ({exc}).", "pip install pyvirtualcam") from exc
     except RuntimeError as exc:          # pyvirtualcam: "no device found" and friends, every backend listed
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "no device"
-        raise SinkUnavailable(f"No virtual camera device ({first}).", install_guidance()) from exc
+        log.info("pyvirtualcam: %s", exc)
+        raise SinkUnavailable("No virtual camera device found.", install_guidance()) from exc
 
 
 class VirtualCameraSink(Sink):
