@@ -38,6 +38,7 @@ class AvatarChecker(QObject):
         self._q = queue.Queue()
         self._tracker_factory = tracker_factory
         self._cache = {}
+        self._embedder = None
         self._n = 0
         self._thread = threading.Thread(target=self._run, name="avatarcam-checker", daemon=True)
         self._thread.start()
@@ -99,6 +100,7 @@ class AvatarChecker(QObject):
                         except Exception as exc:           # unreadable: a rejection with its reason
                             img, check = None, ImageCheck(path.name, False, str(getattr(exc, "problem", exc)))
                         images.append(CheckedImage(path.name, img, check, info.used.get(path.name, True)))
+                    self._same_person(images)
                 self.checked.emit(CheckedSet(info, images), n)
             except Exception as exc:
                 log.exception("checking the avatar set failed")
@@ -108,6 +110,25 @@ class AvatarChecker(QObject):
                 tracker.close()
             except Exception:
                 pass
+
+    def _same_person(self, images) -> None:
+        """Reject photos of someone else than the base photo's person (dlib face embedding)."""
+        if sum(1 for c in images if c.check.ok) < 2:
+            return
+        from realtime.live.image_check import reject_other_people
+        try:
+            if self._embedder is None:
+                from realtime.identity import FaceEmbedder
+                self._embedder = FaceEmbedder()
+            from realtime.identity import SAME_PERSON
+        except Exception as exc:            # no dlib here: the check is skipped, and the log says so
+            log.warning("identity check unavailable: %s", exc)
+            return
+        emb = self._embedder
+        checks = reject_other_people([(c.image_bgr, c.check) for c in images],
+                                     emb.embed, emb.distance, SAME_PERSON)
+        for c, chk in zip(images, checks):
+            c.check = chk
 
     def _cached(self, key, fn):
         if key not in self._cache:

@@ -85,6 +85,26 @@ def check_image(name: str, image_bgr: np.ndarray, tracker) -> ImageCheck:
     return ImageCheck(name, True, "Face found: " + facts.describe() + ".", lmk, facts)
 
 
+def reject_other_people(named_checks, embed, distance, threshold: float) -> list:
+    """named_checks: [(image_bgr, ImageCheck)], base first. Returns the checks with every usable image
+    that shows someone else than the base rejected (an avatar set shows one person).
+    embed(image_bgr, lmk_px) -> vector; distance(a, b) -> float; same person below `threshold`."""
+    out = [c for _, c in named_checks]
+    if not named_checks or not out[0].ok:
+        return out
+    base_img, base = named_checks[0]
+    ref = embed(base_img, base.lmk_px)
+    for i, (img, c) in enumerate(named_checks[1:], 1):
+        if not c.ok:
+            continue
+        d = distance(ref, embed(img, c.lmk_px))
+        if d >= threshold:
+            out[i] = ImageCheck(c.name, False, f"Shows a different person than the base photo (face distance {d:.2f}; "
+                                               f"the same person is below {threshold}). An avatar set shows one person.",
+                                c.lmk_px, c.facts)
+    return out
+
+
 def _sentence(text: str) -> str:
     text = text.strip()
     return (text[:1].upper() + text[1:]).rstrip(".") + "."
