@@ -260,3 +260,33 @@ def test_closing_stops_every_thread_within_2s(qtbot, tmp_path):
     assert w.closed_in_s < 2.0
     assert cam.open_grabbers == 0
     assert not any(t.is_alive() for t in (session.capture, session.processing, session.output, session.builder))
+
+
+def test_outputs_from_the_window_stream_record_and_self_test(qtbot, tmp_path):
+    import urllib.request
+    import av
+    ctx = make_ctx(tmp_path)
+    write_settings(ctx, current_set="sample", record_dir=str(tmp_path / "videos"))
+    w = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: checked(w), timeout=20000)
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(ctx.vcam.frames) > 5, timeout=20000)
+    # the virtual camera self-test reads the device back and finds our frames
+    qtbot.mouseClick(w.controls.selftest_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.controls.vcam_state.text() == "✓ Visible to other apps", timeout=10000)
+    # the local stream: switched on live, its private address shown and serving the labelled frames
+    w.controls.stream_check.setChecked(True)
+    qtbot.waitUntil(lambda: w.controls.stream_url.text().startswith("http://127.0.0.1:"), timeout=5000)
+    with urllib.request.urlopen(w.controls.stream_url.text() + "frame.jpg", timeout=5) as r:
+        assert r.headers["Content-Type"] == "image/jpeg" and len(r.read()) > 1000
+    # recording: Record, then Stop recording, then the saved file is announced
+    qtbot.mouseClick(w.controls.record_button, Qt.LeftButton)
+    assert w.controls.record_button.text().endswith("Stop recording")
+    qtbot.wait(1200)
+    qtbot.mouseClick(w.controls.record_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.banner.isVisible() and "Recording saved" in w.banner.text, timeout=15000)
+    files = list((tmp_path / "videos").glob("AvatarCam-*.mp4"))
+    assert len(files) == 1
+    with av.open(str(files[0])) as c:
+        n = sum(1 for _ in c.decode(video=0))
+    assert n >= 60 + 25                      # the 2 s notice, then about a second of output

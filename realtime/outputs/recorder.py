@@ -1,8 +1,10 @@
 """Record the labelled output to MP4 from the window. The recording opens with the >= 2 s full-width
-AI-generated notice (CONSENT.md), then the newest output frame at every tick of its own fps clock, so
-the file plays in real time whatever the rate frames arrive at. Encoding runs on the recorder's own
-thread; the file appears only when it was written completely (Mp4Writer)."""
+AI-generated notice (CONSENT.md), then the newest output frame at every tick of the recorder's own fps
+clock (from the moment recording started), so the file plays in real time whatever rate frames arrive
+at. A clock thread samples frames; an encoder thread writes them, so a slow encoder never shifts the
+clock. The file appears only when it was written completely (Mp4Writer)."""
 import logging
+import queue
 import threading
 import time
 
@@ -12,24 +14,27 @@ from .sink import Sink, SinkError, check_frame
 
 log = logging.getLogger(__name__)
 
+_END = object()
+BACKLOG_S = 3.0           # frames waiting for the encoder, at most (references to read-only frames)
+
 
 class Mp4RecorderSink(Sink):
     name = "recording"
     retry_s = None
 
-    def __init__(self, path, session_id: str, locale: str = None, stronger: bool = False,
-                 on_finished=None):
+    def __init__(self, path, session_id: str, locale: str = None, stronger: bool = False, on_finished=None):
         try:
             check_writable(path)
         except Exception as exc:
             raise SinkError(str(exc)) from exc
         self.path = str(path)
         self.session_id, self.locale, self.stronger = session_id, locale, stronger
-        self.on_finished = on_finished          # callback(path or None, error message or None), recorder thread
+        self.on_finished = on_finished          # callback(path or None, error or None), on the encoder thread
         self._latest = None
         self._cond = threading.Condition()
         self._stopping = False
-        self._thread = None
+        self._q = None
+        self._threads = []
         self._size = None
         self.frames_written = 0
         self.frames_dropped = 0
@@ -38,12 +43,15 @@ class Mp4RecorderSink(Sink):
         self.finished = threading.Event()
 
     def open(self, width: int, height: int, fps: float) -> None:
-        if self._thread is not None:
+        if self._threads:
             raise SinkError("this recorder was already used; start a new recording")
         self._size = (width, height)
-        self._thread = threading.Thread(target=self._run, args=(width, height, fps),
-                                        name="avatarcam-recorder", daemon=True)
-        self._thread.start()
+        self._q = queue.Queue(maxsize=max(1, int(BACKLOG_S * fps)))
+        self._threads = [threading.Thread(target=self._clock, args=(fps,), name="avatarcam-recorder-clock", daemon=True),
+                         threading.Thread(target=self._encode, args=(width, height, fps), name="avatarcam-recorder",
+                                          daemon=True)]
+        for t in self._threads:
+            t.start()
 
     def send(self, frame_bgr) -> None:
         if self.error:
@@ -51,45 +59,60 @@ class Mp4RecorderSink(Sink):
         check_frame(frame_bgr, *self._size)
         with self._cond:
             self._latest = frame_bgr
-            self._cond.notify()
+            self._cond.notify_all()
 
     def close(self, timeout: float = 10.0) -> None:
-        if self._thread is None or self.finished.is_set():
+        if not self._threads or self.finished.is_set():
             return
         with self._cond:
             self._stopping = True
-            self._cond.notify()
-        self._thread.join(timeout)
+            self._cond.notify_all()
+        for t in self._threads:
+            t.join(timeout)
 
     def describe(self) -> str:
         if self.finished.is_set():
             return f"saved {self.saved_path}" if self.saved_path else f"failed: {self.error}"
         return f"recording to {self.path} ({self.frames_written} frames)"
 
-    def _run(self, width, height, fps):
+    def _clock(self, fps: float) -> None:
+        period = 1.0 / fps
+        with self._cond:                          # the clock starts with the first output frame
+            self._cond.wait_for(lambda: self._latest is not None or self._stopping)
+        next_t = time.monotonic()
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._stopping, max(0.0, next_t - time.monotonic()))
+                frame, stopping = self._latest, self._stopping
+            if stopping or self.error:
+                break
+            behind = time.monotonic() - next_t
+            if behind > 1.0:                      # starved of CPU for a second: skip ahead, do not burst
+                skipped = int(behind / period)
+                self.frames_dropped += skipped
+                next_t += skipped * period
+            try:
+                self._q.put_nowait(frame)
+            except queue.Full:                    # the encoder is far behind
+                self.frames_dropped += 1
+            next_t += period
+        try:
+            self._q.put(_END, timeout=5.0)
+        except queue.Full:                        # the encoder already failed and stopped reading
+            pass
+
+    def _encode(self, width, height, fps) -> None:
         writer = None
         try:
             writer = Mp4Writer(self.path, fps, width, height)
             for card in Labeller(self.session_id, self.locale, self.stronger).notice_frames(width, height, fps):
                 writer.write(card)
-            with self._cond:                      # the clock starts with the first output frame
-                self._cond.wait_for(lambda: self._latest is not None or self._stopping)
-            period, next_t = 1.0 / fps, time.monotonic()
             while True:
-                with self._cond:
-                    self._cond.wait_for(lambda: self._stopping, max(0.0, next_t - time.monotonic()))
-                    frame, stopping = self._latest, self._stopping
-                if stopping:
+                frame = self._q.get()
+                if frame is _END:
                     break
-                behind = time.monotonic() - next_t
-                if behind > 1.0:                  # starved of CPU for a second: skip, do not burst
-                    skipped = int(behind / period)
-                    self.frames_dropped += skipped
-                    next_t += skipped * period
-                if frame is not None:
-                    writer.write(frame)
-                    self.frames_written += 1
-                next_t += period
+                writer.write(frame)
+                self.frames_written += 1
             self.saved_path = writer.commit()
             writer = None
             log.info("recording saved: %s (%d frames, %d dropped)", self.saved_path, self.frames_written,
@@ -99,6 +122,12 @@ class Mp4RecorderSink(Sink):
             log.warning("recording failed: %s", exc)
             if writer is not None:
                 writer.abort()
+            while True:                            # unblock the clock thread
+                try:
+                    if self._q.get_nowait() is _END:
+                        break
+                except queue.Empty:
+                    break
         finally:
             self.finished.set()
             if self.on_finished:
