@@ -51,7 +51,7 @@ def test_real_pyvirtualcam_without_a_device_gives_the_linux_command():
     with pytest.raises(SinkUnavailable) as info:
         open_pyvirtualcam(640, 480, 30)
     assert "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=AvatarCam" in info.value.guidance
-    assert "No virtual camera device" in info.value.message
+    assert info.value.message == "No virtual camera device found."
 
 
 def test_guidance_names_exactly_what_to_install_per_os():
