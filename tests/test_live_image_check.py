@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from realtime import synthetic_face as sf
-from realtime.live.image_check import ImageCheck, check_image, check_shot, face_facts, reject_other_people
+from realtime.live.image_check import ImageCheck, check_image, check_shot, reject_other_people
 from realtime.tracking import FaceTracker
 
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from realtime.live.grabbers import DriverConfig
-from realtime.live.output import SinkState
 from realtime.live.session import LiveSession, OutputConfig
 from realtime.outputs.recorder import Mp4RecorderSink
 from realtime.outputs.sink import SinkError

@@ -38,7 +38,7 @@ class ConsentAnswer:
 @pytest.fixture
 def consent(monkeypatch):
     ConsentAnswer.answer, ConsentAnswer.asked = None, 0
-    monkeypatch.setattr("ui.main_window.ConsentDialog", ConsentAnswer)
+    monkeypatch.setattr("ui.window_sets.ConsentDialog", ConsentAnswer)
     return ConsentAnswer
 
 

@@ -1,6 +1,6 @@
 """Guided capture of one's own avatar set from the webcam: neutral, smile, mouth open, eyes closed,
 head left, head right. Each shot is checked before it is kept; a rejected shot says why."""
-from PySide6.QtCore import Qt, QTimer, Signal, QObject
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
                                QVBoxLayout)
 
@@ -148,7 +148,7 @@ class GuidedCaptureDialog(QDialog):
         info = self.library.create(self.name_edit.text() or "My avatar")
         for s in self.shots:                       # neutral first: it becomes the base picture
             if s.key in self.kept:
-                self.library.add_array(info.set_id, self.kept[s.key][0], stem=s.key)
+                self.library.add_array(info.set_id, self.kept[s.key][0])
         self.saved_set_id = info.set_id
         self.accept()
 

@@ -2,7 +2,7 @@
 calibration, expression strength, head motion, smoothing, engine size, and the outputs. Every change
 is emitted at once; the window applies it live."""
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QScrollArea, QSlider, QVBoxLayout, QWidget)
 
 from . import theme

@@ -49,7 +49,6 @@ class AvatarSetInfo:
 
 
 def sample_set() -> AvatarSetInfo:
-    from ..sample_avatar import SAMPLE_NAME
     return AvatarSetInfo(SAMPLE_ID, "Sample avatar", None, [], {})
 
 
@@ -131,7 +130,7 @@ class AvatarLibrary:
         self._write(info)
         return added
 
-    def add_array(self, set_id: str, image_bgr, stem: str = "capture") -> str:
+    def add_array(self, set_id: str, image_bgr) -> str:
         info = self.get(set_id)
         self._room(info, 1)
         name = self._next_name(info, ".png")

@@ -7,7 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from ..outputs.sink import SinkError, SinkUnavailable
+from ..outputs.sink import SinkUnavailable
 from .events import ERROR, INFO, WARNING, EventQueue
 from .mailbox import LatestValue
 from .stats import LiveStats

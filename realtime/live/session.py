@@ -10,7 +10,7 @@ Everything here is plain Python threads; the window talks to it only through the
 import logging
 import threading
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 from ..pipeline import PipelineConfig
 from .builder import BuildRequest, ProcessorBuilder, default_processor_factory, default_tracker_factory

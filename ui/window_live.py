@@ -1,0 +1,280 @@
+"""The window's live actions: start and stop, live changes of the driver and the animation, the outputs
+(virtual camera, stream, recording, self-test), and what the live session reports (previews, events,
+sink states) shown in the views, the banner and the status bar. A mixin of MainWindow."""
+import html
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+
+log = logging.getLogger(__name__)
+
+
+class LiveActions:
+    def _pipeline_config(self):
+        from realtime.pipeline import PipelineConfig
+        s = self.settings
+        return PipelineConfig(size=s.engine_size, expression=s.expression, head_motion=s.head_motion,
+                              smoothing=s.smoothing)
+
+    def _driver_config(self):
+        from realtime.live.grabbers import DriverConfig
+        s = self.settings
+        return DriverConfig(kind=s.driver_kind, camera_index=s.camera_index, width=s.camera_width,
+                            height=s.camera_height, fps=float(s.camera_fps), mirror=s.mirror, video_path=s.video_path)
+
+    def _output_config(self):
+        from realtime.live.session import OutputConfig
+        s = self.settings
+        return OutputConfig(s.output_width, s.output_height, float(s.output_fps))
+
+    def _why_not_start(self) -> str:
+        if self.current is None:
+            return "Checking the avatar's photos…"
+        if not self.current.usable:
+            return "This avatar set has no usable photo yet."
+        if self._needs_consent() and self._consent_record() is None:
+            return "Give consent for this avatar set first."
+        return ""
+
+    def _update_start_state(self) -> None:
+        why = self._why_not_start()
+        # a set without consent can still be started: Start then opens the consent dialog
+        can = why == "" or why.startswith("Give consent")
+        self.controls.set_running(self.live.running, can, why)
+
+    def _start_when_ready(self, tries: int = 0):
+        if self.current is not None and self.current.usable:
+            if not self.live.running:
+                self.toggle_live()
+        elif tries < 300:
+            QTimer.singleShot(100, lambda: self._start_when_ready(tries + 1))
+
+    def toggle_live(self) -> None:
+        if self.live.running:
+            self.live.stop()
+            return
+        self._start(avatar_required=True)
+
+    def _start(self, avatar_required: bool) -> bool:
+        self.save_settings()
+        avatar = None
+        if self.current is not None and self.current.usable:
+            if self._needs_consent() and self._consent_record() is None:
+                if self.ask_consent() is None:
+                    if avatar_required:
+                        return False
+                else:
+                    avatar = self._live_avatar()
+            else:
+                avatar = self._live_avatar()
+        if avatar is None and avatar_required:
+            self.banner.show_message(self._why_not_start() or "Choose an avatar set first.", "info")
+            return False
+        self.banner.hide()
+        self.view.avatar.clear()
+        self.view.avatar.set_caption("")
+        self.view.avatar.set_placeholder("Starting…", "Loading the engine for this avatar.")
+        self.view.driver.set_placeholder("Starting the driver…", "")
+        s = self.settings
+        self._avatar_shown, self._started_at = False, time.monotonic()
+        self.live.start(avatar, self._pipeline_config(), self._driver_config(), self._output_config(),
+                        self.consent_store, s.virtual_camera and avatar is not None, s.stream and avatar is not None,
+                        s.stream_port)
+        return True
+
+    def _running_changed(self, running: bool) -> None:
+        self._update_start_state()
+        self.controls.set_recording(False, self.controls.record_state.text() if not running else "")
+        if not running:
+            self.status.idle()
+            self.status.show_vcam("off")
+            self.controls.set_vcam_state("Off")
+            self.controls.stream_url.clear()
+            self.view.driver.clear()
+            self.view.driver.set_caption("")
+            self.view.driver.set_placeholder("Camera off", "Press Start to go live.")
+            self.view.hint.setText("")
+            if self.current is not None and self.current.usable:
+                self.view.avatar.set_frame(self.current.usable[0].image_bgr)
+                self.view.avatar.set_caption("Not live")
+
+    def calibrate(self) -> None:
+        if self.live.running:
+            self.live.calibrate()
+            self.view.hint.setText("Calibrated: your current face is the neutral pose.")
+
+    def _driver_changed(self) -> None:
+        self.save_settings()
+        if self.live.running:
+            self.live.set_driver(self._driver_config())
+
+    def _pipeline_changed(self) -> None:
+        self.save_settings()
+        if self.live.running:
+            self.live.set_pipeline(self._pipeline_config())
+
+    def _apply_landmarks(self, on: bool) -> None:
+        self.view.driver.show_landmarks = on
+        self.settings.show_landmarks = on
+        self.view.driver.update()
+
+    def _vcam_toggled(self, on: bool) -> None:
+        self.save_settings()
+        self.live.enable_vcam(on)
+        if not on:
+            self.controls.set_vcam_state("Off")
+            self.status.show_vcam("off")
+        self._update_start_state()
+
+    def _stream_toggled(self, on: bool) -> None:
+        self.save_settings()
+        self.live.enable_stream(on, self.settings.stream_port)
+        if not on:
+            self.controls.stream_url.clear()
+
+    def toggle_recording(self) -> None:
+        if not self.live.running:
+            return
+        if self.live.recorder is not None:
+            self.live.stop_recording()
+            self.controls.set_recording(False, "Finishing the file…")
+            return
+        if self._needs_consent() and self._consent_record("record") is None:
+            self.banner.show_message("The consent record for this set does not cover recording.", "error")
+            return
+        folder = Path(self.settings.record_dir or _videos_dir())
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / time.strftime("AvatarCam-%Y%m%d-%H%M%S.mp4")
+            self.live.start_recording(path)
+        except Exception as exc:
+            self.banner.show_message(f"Recording could not start: {exc}", "error")
+            return
+        self.controls.set_recording(True, f"Recording to {path}")
+
+    def _recording_finished(self, path, error) -> None:
+        self.controls.set_recording(False, f"Saved {path}" if path else "")
+        if path:
+            self.banner.show_message(f"Recording saved: {path}", "good", [("open_folder", "Show folder")])
+            self._last_recording = path
+        else:
+            self.banner.show_message(f"The recording failed: {error}", "error")
+
+    def _selftest(self) -> None:
+        self.controls.set_vcam_state("Self-test: reading the virtual camera back…")
+        self.live.run_selftest()
+
+    def _selftest_done(self, result) -> None:
+        if result.visible is True:
+            self.controls.set_vcam_state("✓ Visible to other apps", "good")
+            self.banner.show_message(result.message, "good")
+        elif result.visible is None:
+            self.controls.set_vcam_state(result.message, "info")
+        else:
+            self.controls.set_vcam_state("✕ Not visible to other apps", "error", retry=True)
+            self.banner.show_message(result.message, "error")
+
+    def _show_preview(self, pv) -> None:
+        if pv.driver_bgr is not None:
+            self.view.driver.set_frame(pv.driver_bgr, pv.driver_lmk)
+        if pv.avatar_bgr is not None:
+            if not self._avatar_shown:
+                self._avatar_shown = True
+                log.info("live: first avatar frame shown %.1f s after start", time.monotonic() - self._started_at)
+            self.view.avatar.set_frame(pv.avatar_bgr)
+            if self.view.avatar.caption == "Not live" or self.view.avatar.caption.startswith("Loading"):
+                self.view.avatar.set_caption("")
+        if pv.avatar_bgr is not None and pv.driver_bgr is not None and not pv.face_found:
+            if self.live.session.driver_state != "lost":
+                self.view.hint.setText("No face in view: the avatar holds still.")
+        elif pv.face_found and self.view.hint.text().startswith("No face"):
+            self.view.hint.setText("")
+
+    def _on_event(self, e) -> None:
+        if e.kind == "driver":
+            state = e.data.get("state")
+            if state == "fallback":
+                self.view.driver.set_caption("Demo motion (no webcam)", "warning")
+            elif state == "lost":
+                self.view.driver.set_caption("Camera lost: avatar holds, reconnecting", "error")
+                self.banner.show_message(e.message, "warning")
+            elif state == "live":
+                self.view.driver.set_caption(e.data.get("driver") or "")
+                if (e.data.get("driver") or "").startswith("camera"):
+                    self._refresh_cameras()
+                if self.banner.level == "warning" and "camera" in self.banner.text.lower():
+                    self.banner.hide()
+        elif e.kind == "avatar":
+            if e.level == "error":
+                self.banner.show_message(e.message, "error")
+            else:
+                d = e.data
+                self.status.show_engine(f"engine {d.get('size')} px · K={d.get('sources')} · {d.get('backend')}")
+                self.view.avatar.set_caption("")
+        elif e.kind == "sink":
+            self._sink_event(e)
+        elif e.kind == "consent":
+            self.banner.show_message(e.message, "error")
+            QTimer.singleShot(0, self.live.stop)
+        elif e.kind == "error":
+            self.banner.show_message(e.message, "error")
+
+    def _sink_event(self, e) -> None:
+        name, state = e.data.get("sink"), e.data.get("state")
+        if name == "virtual camera" and state == "unavailable":
+            guidance = e.data.get("guidance", "")
+            if self._vcam_problem != guidance:
+                self._vcam_problem = guidance
+                actions = [("vcam_retry", "Retry")]
+                if sys.platform.startswith("linux"):
+                    actions.append(("copy_modprobe", "Copy command"))
+                detail = e.message.split(": ", 1)[-1]
+                self.banner.show_message(f"<b>Virtual camera not available.</b> {html.escape(detail)} "
+                                         f"{html.escape(guidance)}", "warning", actions)
+        elif name == "virtual camera" and state == "on":
+            self._vcam_problem = None
+            if self.banner.level == "warning" and "virtual camera" in self.banner.text.lower():
+                self.banner.hide()
+        elif state == "failed":
+            self.banner.show_message(e.message, "error")
+
+    def _on_sinks(self, statuses) -> None:
+        vc = next((s for s in statuses if s.name == "virtual camera"), None)
+        if vc is not None:
+            if vc.state == "on":
+                if not self.controls.vcam_state.text().startswith("✓ Visible"):
+                    self.controls.set_vcam_state(f"On · {vc.detail}", "good")
+                self.status.show_vcam(vc.detail)
+            elif vc.state == "unavailable":
+                self.controls.set_vcam_state("Not available: see the message above. Retrying every few seconds.",
+                                             "warning", retry=True)
+                self.status.show_vcam("not available")
+            elif vc.state == "blocked":
+                self.controls.set_vcam_state(f"Stopped: {vc.detail}", "error")
+                self.status.show_vcam("stopped (consent)")
+            else:
+                self.controls.set_vcam_state(vc.detail or vc.state, "info")
+                self.status.show_vcam(vc.state)
+        url = self.live.stream_url()
+        if url and self.controls.stream_url.text() != url:
+            self.controls.stream_url.setText(url)
+
+    def _banner_action(self, key: str) -> None:
+        if key == "vcam_retry":
+            self.live.retry_vcam()
+            self.banner.hide()
+        elif key == "copy_modprobe":
+            from realtime.outputs.guidance import LINUX_MODPROBE
+            QGuiApplication.clipboard().setText(LINUX_MODPROBE)
+        elif key == "open_folder" and getattr(self, "_last_recording", None):
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(self._last_recording).parent)))
+
+
+def _videos_dir() -> str:
+    from PySide6.QtCore import QStandardPaths
+    return QStandardPaths.writableLocation(QStandardPaths.MoviesLocation) or os.path.expanduser("~")
