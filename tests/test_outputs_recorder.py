@@ -38,6 +38,10 @@ def test_recording_opens_with_the_notice_then_the_labelled_output(tmp_path):
     finally:
         s.stop()
     assert done == [(str(path), None)] and path.exists()
+    from realtime.provenance.c2pa_sign import read_c2pa
+    status = read_c2pa(path)
+    assert status["state"] == "trusted" and status["session_id"] == rec.session_id
+    assert status["consent_record_sha256"] is None              # the test avatar needs no consent
     with av.open(str(path)) as c:
         stream = c.streams.video[0]
         frames = [f.to_ndarray(format="bgr24") for f in c.decode(stream)]

@@ -125,13 +125,14 @@ class LiveController(QObject):
     def stream_url(self) -> str:
         return self.stream.page_url if self.stream is not None and self.stream.port else ""
 
-    def start_recording(self, path):
+    def start_recording(self, path, consent_record=None):
         from realtime.outputs.recorder import Mp4RecorderSink
         if self.session is None or self.recorder is not None:
             return None
         rec = Mp4RecorderSink(path, self.session.session_id or "000000",
                               stronger=bool(self.session.avatar and self.session.avatar.stronger_label),
-                              on_finished=lambda p, e: self.recording_finished.emit(p, e))
+                              on_finished=lambda p, e: self.recording_finished.emit(p, e),
+                              consent_record_hash=consent_record.record_hash if consent_record else None)
         self.recorder = rec
         self.session.add_sink(rec)
         return rec

@@ -144,14 +144,16 @@ class LiveActions:
             self.live.stop_recording()
             self.controls.set_recording(False, "Finishing the file…")
             return
-        if self._needs_consent() and self._consent_record("record") is None:
+        record = self._consent_record("record") if self._needs_consent() else None
+        if self._needs_consent() and record is None:
             self.banner.show_message("The consent record for this set does not cover recording.", "error")
             return
         folder = Path(self.settings.record_dir or _videos_dir())
         try:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / time.strftime("AvatarCam-%Y%m%d-%H%M%S.mp4")
-            self.live.start_recording(path)
+            rec = self.live.start_recording(path, record)
+            self._recording_record = (record, rec.session_id if rec else None)
         except Exception as exc:
             self.banner.show_message(f"Recording could not start: {exc}", "error")
             return
@@ -159,8 +161,12 @@ class LiveActions:
 
     def _recording_finished(self, path, error) -> None:
         self.controls.set_recording(False, f"Saved {path}" if path else "")
+        record, session_id = getattr(self, "_recording_record", (None, None))
+        if path and record is not None and session_id:
+            self.consent_store.log_session(session_id, record.id, f"record: {path}")
         if path:
-            self.banner.show_message(f"Recording saved: {path}", "good", [("open_folder", "Show folder")])
+            self.banner.show_message(f"Recording saved (labelled, signed with Content Credentials): {path}", "good",
+                                     [("open_folder", "Show folder")])
             self._last_recording = path
         else:
             self.banner.show_message(f"The recording failed: {error}", "error")

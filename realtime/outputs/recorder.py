@@ -2,7 +2,8 @@
 AI-generated notice (CONSENT.md), then the newest output frame at every tick of the recorder's own fps
 clock (from the moment recording started), so the file plays in real time whatever rate frames arrive
 at. A clock thread samples frames; an encoder thread writes them, so a slow encoder never shifts the
-clock. The file appears only when it was written completely (Mp4Writer)."""
+clock. The file is signed with C2PA Content Credentials (session id, consent record hash) and checked
+by reading it back before it appears under its name; a recording that cannot be signed is not kept."""
 import logging
 import queue
 import threading
@@ -22,13 +23,16 @@ class Mp4RecorderSink(Sink):
     name = "recording"
     retry_s = None
 
-    def __init__(self, path, session_id: str, locale: str = None, stronger: bool = False, on_finished=None):
+    def __init__(self, path, session_id: str, locale: str = None, stronger: bool = False, on_finished=None,
+                 consent_record_hash: str = None, sign: bool = True):
         try:
             check_writable(path)
         except Exception as exc:
             raise SinkError(str(exc)) from exc
         self.path = str(path)
         self.session_id, self.locale, self.stronger = session_id, locale, stronger
+        self.consent_record_hash = consent_record_hash      # None only for the built-in sample avatar
+        self.sign = sign
         self.on_finished = on_finished          # callback(path or None, error or None), on the encoder thread
         self._latest = None
         self._cond = threading.Condition()
@@ -113,7 +117,11 @@ class Mp4RecorderSink(Sink):
                     break
                 writer.write(frame)
                 self.frames_written += 1
-            self.saved_path = writer.commit()
+            finalize = None
+            if self.sign:
+                from ..provenance.c2pa_sign import sign_mp4
+                finalize = lambda tmp: sign_mp4(tmp, self.session_id, self.consent_record_hash)  # noqa: E731
+            self.saved_path = writer.commit(finalize=finalize)
             writer = None
             log.info("recording saved: %s (%d frames, %d dropped)", self.saved_path, self.frames_written,
                      self.frames_dropped)
