@@ -54,12 +54,12 @@ class ConsentDialog(QDialog):
         self.other_note.setObjectName("muted")
         self.other_note.hide()
         lay.addWidget(self.other_note)
-        self.confirm = QCheckBox("I confirm this is true. I understand every frame is labelled “AI-GENERATED” "
-                                 "and carries an invisible watermark.")
+        self.confirm = QCheckBox("I confirm this is true")
         self.confirm.setStyleSheet("QCheckBox { padding-top: 6px; }")
         lay.addWidget(self.confirm)
-        facts = QLabel("Stored on this computer only: the photos' fingerprints (SHA-256), who they show, and "
-                       "the date. Valid for one year. Revoke it any time from the avatar set's menu; "
+        facts = QLabel("Every frame AvatarCam makes is labelled “AI-GENERATED” and carries an invisible "
+                       "watermark. Stored on this computer only: the photos' fingerprints (SHA-256), who they "
+                       "show, and the date. Valid for one year. Revoke it any time from the avatar set's menu; "
                        "revoking stops every output that uses it.")
         facts.setWordWrap(True)
         facts.setObjectName("muted")

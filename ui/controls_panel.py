@@ -166,6 +166,7 @@ class ControlsPanel(QScrollArea):
             box.toggled.connect(lambda on, signal=signal: None if self._loading else signal.emit(on))
         self._loading = False
         self.set_running(False)
+        self.set_vcam_state("Off")
 
     # -- settings in and out --------------------------------------------------------------------------
     def set_cameras(self, cameras) -> None:

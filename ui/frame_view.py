@@ -115,25 +115,30 @@ class FrameView(QWidget):
 
     def _paint_placeholder(self, p: QPainter) -> None:
         c = self._card
-        p.translate(c.x(), c.y())
         w, h = c.width(), c.height()
+        title_font = QFont(self.font())
+        title_font.setPointSizeF(title_font.pointSizeF() * 1.25)
+        title_font.setBold(True)
+        text_rect = p.fontMetrics().boundingRect(QRectF(0, 0, w - 48, h).toRect(), Qt.TextWordWrap,
+                                                 self.placeholder_text) if self.placeholder_text else QRectF()
+        text_h = text_rect.height() if self.placeholder_text else 0
+        r = min(w, h) * 0.09
+        block = r * 3.2 + 34 + text_h                       # silhouette, title, text
+        top = c.y() + max(8.0, (h - block) / 2)
+        cx = c.x() + w / 2
         # a soft silhouette so the area reads as "a picture goes here"
         p.setPen(Qt.NoPen)
         p.setBrush(QColor(255, 255, 255, 14))
-        cx, cy, r = w / 2, h / 2 - min(w, h) * 0.16, min(w, h) * 0.11
-        p.drawEllipse(QPointF(cx, cy), r, r * 1.15)
-        p.drawRoundedRect(QRectF(cx - r * 1.8, cy + r * 1.35, r * 3.6, r * 1.6), r * 0.8, r * 0.8)
+        p.drawEllipse(QPointF(cx, top + r * 1.1), r, r * 1.15)
+        p.drawRoundedRect(QRectF(cx - r * 1.8, top + r * 2.4, r * 3.6, r * 1.3), r * 0.7, r * 0.7)
+        y = top + r * 3.2 + 6
         p.setPen(QColor(theme.TEXT))
-        f = QFont(self.font())
-        f.setPointSizeF(f.pointSizeF() * 1.25)
-        f.setBold(True)
-        p.setFont(f)
-        p.drawText(QRectF(10, cy + r * 3.2, w - 20, 28), Qt.AlignHCenter | Qt.AlignTop, self.placeholder_title)
+        p.setFont(title_font)
+        p.drawText(QRectF(c.x() + 10, y, w - 20, 26), Qt.AlignHCenter | Qt.AlignTop, self.placeholder_title)
         p.setPen(QColor(theme.MUTED))
         p.setFont(self.font())
-        p.drawText(QRectF(24, cy + r * 3.2 + 30, w - 48, 60), Qt.AlignHCenter | Qt.AlignTop | Qt.TextWordWrap,
-                   self.placeholder_text)
-        p.translate(-c.x(), -c.y())
+        p.drawText(QRectF(c.x() + 24, y + 30, w - 48, max(0.0, c.bottom() - y - 34)),
+                   Qt.AlignHCenter | Qt.AlignTop | Qt.TextWordWrap, self.placeholder_text)
 
     def _paint_caption(self, p: QPainter) -> None:
         colours = {"info": (QColor(0, 0, 0, 160), QColor(theme.TEXT)),
