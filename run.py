@@ -9,6 +9,11 @@ import logging
 import os
 import sys
 
+# Before torch loads OpenMP: idle worker threads sleep instead of spinning. The app runs capture,
+# tracking, engine and output threads on few cores; spinning OpenMP barriers measured 10x slower
+# engine frames under that contention (BENCHMARKS.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 # subcommand modules; each registers itself with add_parser(subparsers)
 COMMANDS = ["animate", "bench", "evaluate", "verify", "consent", "doctor"]
 

@@ -168,6 +168,7 @@ class ImplicitWarpEngine(torch.nn.Module):
     def __init__(self, config: WarpConfig = WarpConfig()):
         super().__init__()
         self.config = c = config
+        self.skip_idle = True      # eager only; traced/exported graphs always sample every source
         S, G, K = c.size, grid_cells(c), c.num_sources
         win = int(round(c.window * S / 8)) * 8
         self.win_lo = (S - win) // 2
@@ -319,14 +320,32 @@ class ImplicitWarpEngine(torch.nn.Module):
         pad = (lo, S - lo - n, lo, S - lo - n)
         coarse = outer_flow(self.outer_pts, 1).reshape(1, Go, Go, 2).permute(0, 3, 1, 2)
         base_flow = F.interpolate(coarse, size=(S, S), mode="bilinear", align_corners=True)
-        win_flow = F.grid_sample(flow_lo, self.up_win.expand(K, -1, -1, -1), align_corners=True)    # K x 2 x n x n
-        base_flow = base_flow + F.pad(win_flow[:1] - base_flow[:, :, lo:lo + n, lo:lo + n], pad)
+        win_base = F.grid_sample(flow_lo[:1], self.up_win, align_corners=True)            # 1 x 2 x n x n
+        base_flow = base_flow + F.pad(win_base - base_flow[:, :, lo:lo + n, lo:lo + n], pad)
         out = F.grid_sample(src_rgb[:1], base_flow.permute(0, 2, 3, 1), align_corners=False)     # 1 x 3 x S x S
-        w_win = F.grid_sample(weights, self.up_win, align_corners=True)                  # 1 x (K+1) x n x n
         base_win = out[:, :, lo:lo + n, lo:lo + n]
+        if self.skip_idle and not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()):
+            # eager CPU path: a source (or the null) that wins nowhere is not sampled at full size
+            live = [k for k in range(1, K + 1) if float(weights[0, k].max()) > 1e-3]
+            if not live:
+                return out.clamp(0.0, 1.0)
+            keep = [0] + live
+            w_win = F.grid_sample(weights[:, keep], self.up_win, align_corners=True)
+            w_win = w_win / w_win.sum(1, keepdim=True).clamp_min(1e-6)
+            blend = base_win * w_win[:, 0:1]
+            for j, k in enumerate(live, start=1):
+                if k == K:
+                    blend = blend + self.cavity * w_win[:, j:j + 1]
+                else:
+                    grid = F.grid_sample(flow_lo[k:k + 1], self.up_win, align_corners=True).permute(0, 2, 3, 1)
+                    img = F.grid_sample(src_rgb[k:k + 1], grid, align_corners=False)
+                    blend = blend + img * w_win[:, j:j + 1]
+            return (out + F.pad(blend - base_win, pad)).clamp(0.0, 1.0)
+        w_win = F.grid_sample(weights, self.up_win, align_corners=True)                  # 1 x (K+1) x n x n
         blend = base_win * w_win[:, 0:1] + self.cavity * w_win[:, K:K + 1]
         if K > 1:
-            imgs = F.grid_sample(src_rgb[1:], win_flow[1:].permute(0, 2, 3, 1), align_corners=False)   # (K-1) x 3 x n x n
+            grids = F.grid_sample(flow_lo[1:], self.up_win.expand(K - 1, -1, -1, -1), align_corners=True)
+            imgs = F.grid_sample(src_rgb[1:], grids.permute(0, 2, 3, 1), align_corners=False)     # (K-1) x 3 x n x n
             blend = blend + (imgs * w_win[0, 1:K, None]).sum(0, keepdim=True)
         out = out + F.pad(blend - base_win, pad)
         return out.clamp(0.0, 1.0)

@@ -2,6 +2,7 @@
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 import pytest  # noqa: E402

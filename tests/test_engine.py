@@ -99,3 +99,18 @@ def test_exported_graph_inputs_drive_the_same_output(tracker):
         a = eng(tgt)
         b = eng.render(tgt, eng.src_rgb, eng.src_ctrl, eng.src_lmk, eng.src_mouth)
     assert torch.equal(a, b)
+
+
+def test_skipping_idle_sources_changes_nothing(tracker):
+    """The eager shortcut (sources that win nowhere are not sampled) equals the full graph."""
+    avatar, pred = make(tracker, [("neutral", {}), ("open", dict(mouth=1.0)), ("shut", dict(eyes=0.0))])
+    rt = Retargeter(avatar.lmk_norm[0])
+    rt.calibrate(tracker.detect(sf.render(who=sf.OTHER)))
+    for kw in ({}, dict(mouth=1.0), dict(eyes=0.0, yaw=0.5)):
+        tgt = torch.from_numpy(rt(tracker.detect(sf.render(who=sf.OTHER, **kw))))
+        with torch.no_grad():
+            pred.engine.skip_idle = True
+            fast = pred.engine(tgt)
+            pred.engine.skip_idle = False
+            full = pred.engine(tgt)
+        assert (fast - full).abs().max() < 2e-3, kw

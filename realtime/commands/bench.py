@@ -122,14 +122,23 @@ def bench_engine(size, k, backend, frames):
     choice = create_predictor(backend, WarpConfig(size=size, num_sources=k))
     rgb, lmk = avatar.engine_inputs()
     choice.predictor.set_sources(rgb, lmk)
-    rng = np.random.default_rng(0)
-    base = lmk[0]
-    poses = [base + rng.normal(0, 0.01, base.shape).astype(np.float32) for _ in range(16)]
+    # realistic targets: the demo motion (talking, blinking, turning) tracked and retargeted
+    from ..retarget import Retargeter
+    from ..sources import DemoMotionSource
+    from ..tracking import FaceTracker
+    tracker = FaceTracker(static=False)
+    rt = Retargeter(lmk[0])
+    poses = []
+    for frame, _ in DemoMotionSource(seconds=4.0, size=320):
+        found = tracker.detect(frame)
+        if found is not None:
+            poses.append(rt(found))
+    tracker.close()
     for p in poses[:5]:
         choice.predictor.render_bgr(p)
     t0 = time.perf_counter()
     for i in range(frames):
-        choice.predictor.render_bgr(poses[i % 16])
+        choice.predictor.render_bgr(poses[i % len(poses)])
     dt = (time.perf_counter() - t0) / frames
     return choice.name, 1000 * dt
 
