@@ -37,7 +37,10 @@ class WarpConfig:
     select_sigma: float = 0.07  # neighbourhood of the source-selection attention
     temperature: float = 1.5e-3  # selection softmax temperature (variance units)
     base_bias: float = 1.0     # stickiness of the base source, avoids flicker between equals
-    lid_band: float = 0.6      # half-height of the lid remap band, in eye widths
+    lid_band: float = 0.45     # height of the remap band below the lower lid, in eye widths
+    lid_margin: float = 0.06   # how far past the source lid landmarks a closing lid reaches (eye widths)
+    eye_box: tuple = (0.8, 0.6)   # half width / half height of the fine eye patch, in eye widths
+    eye_patch: tuple = (24, 18)   # cells of the fine eye patch (x, y)
     mouth_penalty: float = 8.0
     null_score: float = -3.0
     cavity_rgb: tuple = (0.20, 0.08, 0.09)
@@ -112,43 +115,57 @@ def _curve_y(xq: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor) -> torch.Tens
     return (y * inside).sum(-2)
 
 
-def _lid_correction(P, flow, tgt, src, eyes, band):
+def _lid_correction(P, flow, tgt, src, eyes, band, margin):
     """Fold-aware vertical remap around each eye: the band between a target's lids maps onto the
-    band between the source's lids, lid skin above/below follows, so lids really close (MLS alone
-    blends the two lids where they meet and leaves eyeball showing).
+    band between the source's lids, and the skin between brow and upper lid (and below the lower
+    lid) stretches to follow, so lids really close while the brows stay put (MLS alone blends the
+    two lids where they meet and leaves eyeball showing).
 
     P: N x 2 target points, flow: N x K x 2 (MLS, source coords), tgt: 468 x 2, src: K x 468 x 2.
+    eyes: (upper lid, lower lid, lower brow) index lists ordered by increasing x.
     """
     ys = flow[..., 1].t()                                      # K x N
     xs = flow[..., 0].t()
     px, py = P[:, 0], P[:, 1]
-    for upper, lower in eyes:
-        tu, tl = tgt[upper], tgt[lower]                        # n x 2
-        su, sl = src[:, upper], src[:, lower]                  # K x n x 2
+    for upper, lower, brow in eyes:
+        tu, tl, tb = tgt[upper], tgt[lower], tgt[brow]         # n x 2
+        su, sl, sb = src[:, upper], src[:, lower], src[:, brow]  # K x n x 2
         t_up = _curve_y(px[None], tu[None, :, 0], tu[None, :, 1])[0]
         t_lo = _curve_y(px[None], tl[None, :, 0], tl[None, :, 1])[0]
+        t_br = _curve_y(px[None], tb[None, :, 0], tb[None, :, 1])[0]
         s_up = _curve_y(xs, su[..., 0], su[..., 1])
         s_lo = _curve_y(xs, sl[..., 0], sl[..., 1])
+        s_br = _curve_y(xs, sb[..., 0], sb[..., 1])
         width_t = (tu[-1, 0] - tu[0, 0]).abs() + 1e-6
         width_s = (su[:, -1, 0] - su[:, 0, 0]).abs()[:, None] + 1e-6
+        # landmarks sit a little inside the visible lid edge: when the target closes more than the
+        # source, reach a bit beyond the source lids so no rim of eyeball stays
+        closing = (1.0 - (t_lo - t_up)[None] / (s_lo - s_up).clamp_min(1e-5)).clamp(0.0, 1.0)
+        reach = margin * width_s * closing
+        s_up = s_up - reach
+        s_lo = s_lo + reach
         H = band * width_t
         Hs = band * width_s
-        m_t = (t_up + t_lo) / 2
-        m_s = (s_up + s_lo) / 2
-        top_t, bot_t = m_t - H, m_t + H
-        top_s, bot_s = m_s - Hs, m_s + Hs
+        bot_t, bot_s = t_lo + H, s_lo + Hs
         gap_t = (t_lo - t_up).clamp_min(1e-5)
-        above = s_up + (py - t_up) * (s_up - top_s) / (t_up - top_t).clamp_min(1e-5)
+        above = s_br + (py - t_br) * (s_up - s_br) / (t_up - t_br).clamp_min(1e-5)
         between = s_up + (py - t_up) / gap_t * (s_lo - s_up)
         below = s_lo + (py - t_lo) * (bot_s - s_lo) / (bot_t - t_lo).clamp_min(1e-5)
         mapped = torch.where(py < t_up, above, torch.where(py > t_lo, below, between))
         xc = (tu[0, 0] + tu[-1, 0]) / 2
-        wx = ((1.15 - (px - xc).abs() / (width_t / 2)) / 0.35).clamp(0.0, 1.0)
-        wy = ((1.0 - (py - m_t).abs() / H) / 0.35).clamp(0.0, 1.0)
+        wx = ((1.45 - (px - xc).abs() / (width_t / 2)) / 0.4).clamp(0.0, 1.0)
+        fade = 0.3 * width_t
+        wy = torch.minimum((py - (t_br - fade)) / fade, (bot_t - py) / (0.4 * H)).clamp(0.0, 1.0)
         w = (wx * wy)
         w = w * w * (3 - 2 * w)
         ys = ys + w[None] * (mapped - ys)
     return torch.stack([xs.t(), ys.t()], -1)
+
+
+def _grid_xy(nx: int, ny: int) -> torch.Tensor:
+    """ny x nx points spanning [-1, 1]^2 inclusive, flattened row-major -> (ny*nx) x 2."""
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, ny), torch.linspace(-1, 1, nx), indexing="ij")
+    return torch.stack([xx, yy], -1).reshape(-1, 2)
 
 
 def _corner_grid(n: int, lo: float, hi: float) -> torch.Tensor:
@@ -184,6 +201,8 @@ class ImplicitWarpEngine(torch.nn.Module):
         self.register_buffer("grid_pts", _corner_grid(G, lo + half, hi - half).reshape(-1, 2))
         self.register_buffer("outer_pts", _corner_grid(c.outer_grid, -1 + half, 1 - half).reshape(-1, 2))
         self.register_buffer("up_win", _corner_grid(win, -1.0, 1.0)[None])
+        ex, ey = c.eye_patch
+        self.register_buffer("eye_unit", _grid_xy(ex, ey))
         ring = torch.zeros(G, G)
         ring[2:-2, 2:-2] = 1.0
         self.register_buffer("win_mask", ring.reshape(-1))
@@ -199,8 +218,8 @@ class ImplicitWarpEngine(torch.nn.Module):
         self._skull = list(topo.UPPER_OVAL)
         self._mouth = list(topo.LIPS_INNER)
         # lid curves ordered by increasing x in an upright crop (right eye: outer -> inner)
-        self._eyes = [(topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER),
-                      (topo.LEFT_EYE_UPPER[::-1], topo.LEFT_EYE_LOWER[::-1])]
+        self._eyes = [(topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_BROW_LOWER),
+                      (topo.LEFT_EYE_UPPER[::-1], topo.LEFT_EYE_LOWER[::-1], topo.LEFT_BROW_LOWER[::-1])]
 
     # ---- once per avatar set -------------------------------------------------------------
     @torch.no_grad()
@@ -234,7 +253,18 @@ class ImplicitWarpEngine(torch.nn.Module):
         K, G = c.num_sources, grid_cells(c)
         tgt_all = tgt_lmk[: topo.NUM_MESH, :2].float()
         tgt = tgt_all[self._ctrl]                              # C x 2 control points
-        P = self.grid_pts                                      # G^2 x 2
+        P_grid = self.grid_pts                                 # G^2 x 2
+        # plus a fine patch over each target eye: a closing lid needs a flow that jumps from
+        # skin above to skin below within a pixel or two, finer than the grid's cells
+        boxes = []
+        for upper, lower, _ in self._eyes:
+            pts = tgt_all[upper + lower]
+            centre_e = pts.mean(0, keepdim=True)
+            width_e = (pts[:, 0].max() - pts[:, 0].min()).clamp_min(1e-3)
+            boxes.append((centre_e, width_e * c.eye_box[0], width_e * c.eye_box[1]))
+        patches = [ctr + self.eye_unit * torch.stack([hx, hy]) for ctr, hx, hy in boxes]
+        P = torch.cat([P_grid] + patches, 0)
+        n_grid = P_grid.shape[0]
 
         # attention of each query location over the target keypoints
         d2 = (P * P).sum(1, keepdim=True) + (tgt * tgt).sum(1)[None] - 2.0 * P @ tgt.t()
@@ -262,8 +292,12 @@ class ImplicitWarpEngine(torch.nn.Module):
         dy = (P[:, 1:2] - py) / det
         ux = dx * syy - dy * sxy                               # (dx, dy) @ Spp^-1
         uy = dy * sxx - dx * sxy
-        mls = ux[:, :, None] * xq + uy[:, :, None] * yq + q    # G^2 x K x 2
-        mls = _lid_correction(P, mls, tgt_all, src_lmk, self._eyes, c.lid_band)
+        mls_all = ux[:, :, None] * xq + uy[:, :, None] * yq + q    # (G^2 + patches) x K x 2
+        ex, ey = c.eye_patch
+        eye_flow = _lid_correction(P[n_grid:], mls_all[n_grid:], tgt_all, src_lmk, self._eyes,
+                                   c.lid_band, c.lid_margin)
+        eye_flow = eye_flow.permute(1, 2, 0).reshape(K, 2, 2, ey, ex)    # K x 2 x eye x ey x ex
+        P, mls, d2 = P_grid, mls_all[:n_grid], d2[:n_grid]
 
         # outside the face: the head's rigid motion, fading to no motion towards the crop border
         # (the head outline's upper half: the jaw opens, and nose/eyes shift more than the skull
@@ -320,7 +354,24 @@ class ImplicitWarpEngine(torch.nn.Module):
         pad = (lo, S - lo - n, lo, S - lo - n)
         coarse = outer_flow(self.outer_pts, 1).reshape(1, Go, Go, 2).permute(0, 3, 1, 2)
         base_flow = F.interpolate(coarse, size=(S, S), mode="bilinear", align_corners=True)
-        win_base = F.grid_sample(flow_lo[:1], self.up_win, align_corners=True)            # 1 x 2 x n x n
+        win_xy = self.up_win[0] * self.win_half                                          # n x n x 2 crop coords
+        eye_grids, eye_w = [], []
+        for ctr, hx, hy in boxes:
+            u = (win_xy - ctr.view(1, 1, 2)) / torch.stack([hx, hy]).view(1, 1, 2)
+            edge = ((1.0 - u.abs().amax(-1)) / 0.3).clamp(0.0, 1.0)
+            eye_grids.append(u[None])
+            eye_w.append((edge * edge * (3 - 2 * edge))[None, None])
+
+        def window_flow(k0, k1):
+            """Flows of sources k0..k1-1 over the window at full resolution, eye patches blended in."""
+            wf = F.grid_sample(flow_lo[k0:k1], self.up_win.expand(k1 - k0, -1, -1, -1), align_corners=True)
+            for e in range(2):
+                fine = F.grid_sample(eye_flow[k0:k1, :, e], eye_grids[e].expand(k1 - k0, -1, -1, -1),
+                                     align_corners=True)
+                wf = wf + eye_w[e] * (fine - wf)
+            return wf
+
+        win_base = window_flow(0, 1)                                                      # 1 x 2 x n x n
         base_flow = base_flow + F.pad(win_base - base_flow[:, :, lo:lo + n, lo:lo + n], pad)
         out = F.grid_sample(src_rgb[:1], base_flow.permute(0, 2, 3, 1), align_corners=False)     # 1 x 3 x S x S
         base_win = out[:, :, lo:lo + n, lo:lo + n]
@@ -337,14 +388,14 @@ class ImplicitWarpEngine(torch.nn.Module):
                 if k == K:
                     blend = blend + self.cavity * w_win[:, j:j + 1]
                 else:
-                    grid = F.grid_sample(flow_lo[k:k + 1], self.up_win, align_corners=True).permute(0, 2, 3, 1)
+                    grid = window_flow(k, k + 1).permute(0, 2, 3, 1)
                     img = F.grid_sample(src_rgb[k:k + 1], grid, align_corners=False)
                     blend = blend + img * w_win[:, j:j + 1]
             return (out + F.pad(blend - base_win, pad)).clamp(0.0, 1.0)
         w_win = F.grid_sample(weights, self.up_win, align_corners=True)                  # 1 x (K+1) x n x n
         blend = base_win * w_win[:, 0:1] + self.cavity * w_win[:, K:K + 1]
         if K > 1:
-            grids = F.grid_sample(flow_lo[1:], self.up_win.expand(K - 1, -1, -1, -1), align_corners=True)
+            grids = window_flow(1, K)
             imgs = F.grid_sample(src_rgb[1:], grids.permute(0, 2, 3, 1), align_corners=False)     # (K-1) x 3 x n x n
             blend = blend + (imgs * w_win[0, 1:K, None]).sum(0, keepdim=True)
         out = out + F.pad(blend - base_win, pad)

@@ -27,6 +27,10 @@ LEFT_EYE_LOWER = [263, 249, 390, 373, 374, 380, 381, 382, 362]
 RIGHT_EYE = RIGHT_EYE_UPPER + RIGHT_EYE_LOWER[-2:0:-1]
 LEFT_EYE = LEFT_EYE_UPPER + LEFT_EYE_LOWER[-2:0:-1]
 
+# lower edge of each eyebrow, outer -> inner (right brow: increasing x in an upright image)
+RIGHT_BROW_LOWER = [46, 53, 52, 65, 55]
+LEFT_BROW_LOWER = [276, 283, 282, 295, 285]
+
 RIGHT_IRIS_CENTER = 468
 LEFT_IRIS_CENTER = 473
 
