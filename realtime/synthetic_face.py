@@ -93,18 +93,20 @@ def render(mouth: float = 0.0, eyes: float = 1.0, yaw: float = 0.0, pitch: float
     if size != 512:
         out = cv2.resize(out, (size, size), interpolation=cv2.INTER_AREA)
     if width and width != size:
-        canvas = np.empty((size, width, 3), np.uint8)
-        canvas[:] = out[:, :1].mean(0).astype(np.uint8)[None] if width > size else 0
-        if width > size:
-            x0 = (width - size) // 2
-            # extend the background gradient sideways instead of flat bars
-            canvas[:, :x0] = out[:, :1]
-            canvas[:, x0 + size:] = out[:, -1:]
-            canvas[:, x0:x0 + size] = out
+        # widen with the same background gradient continued sideways (no stretched edge columns)
+        Wc = int(round(512 * width / size))
+        ox = (Wc - 512) // 2
+        yy, xx = np.mgrid[0:512, 0:Wc].astype(np.float32)
+        xx -= ox
+        wide = np.stack([140 + 50 * yy / 512, 150 + 25 * xx / 512, 110 + 30 * yy / 512], -1)
+        wide += rng.normal(0, 2.5, wide.shape).astype(np.float32)
+        wide = np.clip(wide, 0, 255).astype(np.uint8)
+        full = cv2.resize(out, (512, 512), interpolation=cv2.INTER_CUBIC) if size != 512 else out
+        if ox >= 0:
+            wide[:, ox:ox + 512] = full
         else:
-            x0 = (size - width) // 2
-            canvas = out[:, x0:x0 + width].copy()
-        out = canvas
+            wide = full[:, -ox:-ox + Wc].copy()
+        out = cv2.resize(wide, (width, size), interpolation=cv2.INTER_AREA) if size != 512 else wide
     return out
 
 
