@@ -216,7 +216,7 @@ def run_window(args, video: Path, size: int, log) -> dict:
     win = MainWindow(ctx)
     win.resize(1320, 780)
     win.show()
-    result = {}
+    result, done = {}, threading.Event()
 
     def work():
         try:
@@ -226,10 +226,14 @@ def run_window(args, video: Path, size: int, log) -> dict:
         except Exception as exc:
             result["error"] = str(exc)
         finally:
-            QTimer.singleShot(0, app.quit)
+            done.set()
 
     threading.Thread(target=work, daemon=True).start()
+    poll = QTimer()                       # the measuring thread has no Qt loop: the GUI thread watches it
+    poll.timeout.connect(lambda: app.quit() if done.is_set() else None)
+    poll.start(200)
     app.exec()
+    poll.stop()
     win.close()
     result.update(size=size, mode="window (offscreen)", backend=win.status.engine.text())
     return result
