@@ -362,10 +362,31 @@ class ImplicitWarpEngine(torch.nn.Module):
             eye_grids.append(u[None])
             eye_w.append((edge * edge * (3 - 2 * edge))[None, None])
 
+        eager = self.skip_idle and not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export())
+        if eager:
+            # eager path: fine eye flows only inside each eye box's pixel rectangle
+            rects = []
+            for ctr, hx, hy in boxes:
+                to_px = lambda v: (float(v) / self.win_half + 1.0) * (self.win_n - 1) / 2.0  # noqa: E731
+                x0 = max(0, int(to_px(ctr[0, 0] - hx)))
+                x1 = min(self.win_n, int(to_px(ctr[0, 0] + hx)) + 2)
+                y0 = max(0, int(to_px(ctr[0, 1] - hy)))
+                y1 = min(self.win_n, int(to_px(ctr[0, 1] + hy)) + 2)
+                rects.append((y0, y1, x0, x1))
+
         def window_flow(k0, k1):
             """Flows of sources k0..k1-1 over the window at full resolution, eye patches blended in."""
             wf = F.grid_sample(flow_lo[k0:k1], self.up_win.expand(k1 - k0, -1, -1, -1), align_corners=True)
             for e in range(2):
+                if eager:
+                    y0, y1, x0, x1 = rects[e]
+                    if y1 <= y0 or x1 <= x0:
+                        continue
+                    g = eye_grids[e][:, y0:y1, x0:x1]
+                    fine = F.grid_sample(eye_flow[k0:k1, :, e], g.expand(k1 - k0, -1, -1, -1), align_corners=True)
+                    part = wf[:, :, y0:y1, x0:x1]
+                    wf[:, :, y0:y1, x0:x1] = part + eye_w[e][:, :, y0:y1, x0:x1] * (fine - part)
+                    continue
                 fine = F.grid_sample(eye_flow[k0:k1, :, e], eye_grids[e].expand(k1 - k0, -1, -1, -1),
                                      align_corners=True)
                 wf = wf + eye_w[e] * (fine - wf)
