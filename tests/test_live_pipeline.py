@@ -99,6 +99,27 @@ def test_output_is_paced_and_repeats_frames_when_processing_is_slow():
     assert sink.frames[-1].shape == (180, 320, 3) and not sink.frames[-1].flags.writeable
 
 
+def test_output_keeps_the_full_rate_when_processing_is_a_little_slow():
+    s, cam = make_session(delay_s=0.045)          # ~20 new frames a second
+    sink = RecordingSink()
+    s.add_sink(sink)
+    s.set_avatar(flat_avatar(), PipelineConfig(size=256))
+    s.start(DriverConfig(kind="camera"))
+    try:
+        assert wait_until(lambda: len(sink.times) > 5)
+        time.sleep(0.5)
+        n0, t0 = len(sink.times), time.monotonic()
+        time.sleep(2.0)
+        rate = (len(sink.times) - n0) / (time.monotonic() - t0)
+        st = s.stats()
+    finally:
+        assert s.stop()
+    assert 27 <= rate <= 33, f"output ran at {rate:.1f} fps, expected the steady 30"
+    assert 14 <= st.fresh_fps <= 24, st
+    # a new frame goes out as soon as it is made: latency = waiting for the engine + the engine, no tick wait
+    assert st.latency_p50_ms < 45 + 33 + 25, st
+
+
 def test_no_camera_at_start_falls_back_to_demo_then_picks_up_the_camera():
     cam = FakeCamera(present=False)
     s, _ = make_session(cam)

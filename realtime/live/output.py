@@ -1,7 +1,7 @@
-"""The output thread: it sends each new labelled frame to every sink as soon as it is made, and repeats
-the last one when processing is late, so call apps see a camera that never stalls. Sinks that need a
-strict frame clock (the MP4 recorder) keep their own. Sinks that are missing or vanish are retried on
-their own schedule; one failing sink never stops the others."""
+"""The output thread: paced at the output fps (one frame per 1/fps slot), it sends each new labelled
+frame to every sink as soon as it is made and repeats the last one when processing is late, so call
+apps see a steady camera with the least latency. Sinks that are missing or vanish are retried on their
+own schedule; one failing sink never stops the others."""
 import logging
 import threading
 import time
@@ -168,42 +168,44 @@ class OutputThread(threading.Thread):
             self.events.post("consent", f"Outputs stopped: {reason}.", ERROR, reason=reason)
         return False
 
+    def _send(self, last_seq: int, now: float) -> int:
+        """Send the newest frame to every sink (if the consent gate allows); returns its sequence number."""
+        self._apply_ops()
+        value, seq = self.slot.peek()
+        if value is None or not self._gate(value.avatar):
+            return seq
+        fresh = seq != last_seq
+        for slot in list(self._slots):
+            self._feed(slot, value.frame_bgr, now)
+        self.ticks += 1
+        self.stats.output_tick(time.monotonic(), value.t_capture if fresh and value.t_capture else None)
+        return seq
+
     def run(self) -> None:
-        """A fresh frame goes out as soon as it is published (waiting for a fixed tick would add up to a
-        period of latency), at most 4 per period in a burst. When processing is late, the last frame is
-        repeated (1.5 periods after a fresh frame, then every period), so the outputs never starve and run
-at the output fps whenever processing is slower."""
+        """Exactly one frame per 1/fps slot, so call apps see a camera at a steady rate. A fresh frame goes
+        out the moment it is made (waiting for a fixed tick would add up to a period of latency) unless
+        its slot already sent one; a slot that saw no fresh frame repeats the last one at its end."""
         period = 1.0 / self.fps
-        last_sent = time.monotonic()
+        slot_end = time.monotonic() + period
+        sent_in_slot = False
         last_seq = 0
-        hold = 1.5 * period          # after a fresh frame, wait 1.5 periods before repeating it; then 1
         try:
             while not self._stop_evt.is_set():
-                self.slot.wait_newer(last_seq, max(0.0, last_sent + hold - time.monotonic()))
-                if self._stop_evt.is_set():
-                    break
                 now = time.monotonic()
-                if now - last_sent < 0.25 * period:
-                    self._stop_evt.wait(last_sent + 0.25 * period - now)
-                    now = time.monotonic()
-                self._apply_ops()
-                value, seq = self.slot.peek()
-                if value is None:
-                    last_sent, hold = now, period           # poll again in one period
+                if now >= slot_end:
+                    if not sent_in_slot:
+                        last_seq = self._send(last_seq, now)          # a repeat (or a just-published frame)
+                    slot_end += period
+                    if now - slot_end > 3 * period:
+                        slot_end = now + period                         # resync after a stall, no burst
+                    sent_in_slot = False
                     continue
-                if not self._gate(value.avatar):
-                    last_seq, last_sent, hold = seq, now, period
+                if sent_in_slot:
+                    self._stop_evt.wait(slot_end - now)
                     continue
-                fresh = seq != last_seq
-                last_seq = seq
-                if not fresh and now - last_sent < hold - 1e-3:
-                    continue                                # woken early without news
-                hold = 1.5 * period if fresh else period
-                for slot in list(self._slots):
-                    self._feed(slot, value.frame_bgr, now)
-                last_sent = now
-                self.ticks += 1
-                self.stats.output_tick(time.monotonic(), value.t_capture if fresh and value.t_capture else None)
+                if self.slot.wait_newer(last_seq, slot_end - now) and not self._stop_evt.is_set():
+                    last_seq = self._send(last_seq, time.monotonic())
+                    sent_in_slot = True
         except Exception as exc:
             log.exception("output thread failed")
             self.events.post("error", f"The output thread stopped: {exc}", ERROR)
