@@ -206,8 +206,10 @@ def run_window(args, video: Path, size: int, log) -> dict:
     from ui import theme
     from ui.context import AppContext
     from ui.main_window import MainWindow
-    app = QApplication.instance() or QApplication([])
-    theme.apply(app)
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication([])
+        theme.apply(app)                  # once: re-styling a live application is not supported
     home = Path(tempfile.mkdtemp(prefix="bench-home-"))
     (home / "settings.json").write_text(json.dumps(dict(
         welcome_done=True, current_set="sample", start_on_launch=True, driver_kind="video",
@@ -235,6 +237,8 @@ def run_window(args, video: Path, size: int, log) -> dict:
     app.exec()
     poll.stop()
     win.close()
+    win.deleteLater()
+    app.processEvents()
     result.update(size=size, mode="window (offscreen)", backend=win.status.engine.text())
     return result
 
