@@ -22,7 +22,7 @@ def test_guided_capture_checks_each_shot_and_saves_a_set(qtbot, tmp_path):
     ctx = make_ctx(tmp_path, camera=cam, cameras=[(0, "Fake webcam")])
     w = open_window(qtbot, ctx)
     from ui.capture_dialog import GuidedCaptureDialog
-    w._start(avatar_required=False)                    # the webcam runs; no avatar needed to capture
+    w._start(avatar_required=False, camera_only=True)                    # the webcam runs; no avatar needed to capture
     dlg = GuidedCaptureDialog(w.live, w.checker, w.library, mirrored=False, parent=w)
     qtbot.addWidget(dlg)
     dlg.show()
@@ -67,7 +67,7 @@ def test_guided_capture_without_a_webcam_says_so(qtbot, tmp_path):
     ctx = make_ctx(tmp_path)                     # no camera: the demo motion drives
     w = open_window(qtbot, ctx)
     from ui.capture_dialog import GuidedCaptureDialog
-    w._start(avatar_required=False)
+    w._start(avatar_required=False, camera_only=True)
     dlg = GuidedCaptureDialog(w.live, w.checker, w.library, parent=w)
     qtbot.addWidget(dlg)
     dlg.show()

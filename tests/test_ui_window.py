@@ -35,10 +35,28 @@ class ConsentAnswer:
         return type(self).answer
 
 
+class LiveCheckPasses:
+    """Stands in for the webcam live check (tested for real in test_ui_live_check.py): it passes."""
+    runs = 0
+
+    def __init__(self, live, photos, mirrored=True, parent=None):
+        type(self).runs += 1
+        self.no_camera, self.runner = False, None
+
+    def exec(self):
+        return 1
+
+    def result_value(self):
+        from realtime.provenance.livecheck import LiveCheckResult
+        return LiveCheckResult(True, "matches every photo (test)", ["blink", "turn_left"], [0.2])
+
+
 @pytest.fixture
 def consent(monkeypatch):
     ConsentAnswer.answer, ConsentAnswer.asked = None, 0
+    LiveCheckPasses.runs = 0
     monkeypatch.setattr("ui.window_sets.ConsentDialog", ConsentAnswer)
+    monkeypatch.setattr("ui.window_sets.LiveCheckDialog", LiveCheckPasses)
     return ConsentAnswer
 
 
@@ -110,7 +128,9 @@ def test_consent_refusal_keeps_every_output_off(qtbot, tmp_path, consent):
     qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: len(ctx.vcam.frames) > 5, timeout=20000)
     recs = ctx.consent_store().records()
-    assert len(recs) == 1 and recs[0].kind == "self" and set(recs[0].image_hashes) == set(info.hashes() or lib.get(info.set_id).hashes())
+    assert len(recs) == 1 and recs[0].kind == "self" and set(recs[0].image_hashes) == set(lib.get(info.set_id).hashes())
+    assert LiveCheckPasses.runs == 1 and recs[0].method == "live-check"       # "this is me" was checked live
+    assert not w.live.session.avatar.stronger_label
     assert "Consent recorded" in w.panel.consent_label.text()
 
 

@@ -37,7 +37,7 @@ class ConsentDialog(QDialog):
         intro.setWordWrap(True)
         intro.setObjectName("muted")
         lay.addWidget(intro)
-        self.self_radio = QRadioButton("These photos show me")
+        self.self_radio = QRadioButton("These photos show me  (confirmed with a short webcam check)")
         self.other_radio = QRadioButton("These photos show someone who agreed to be animated by me")
         group = QButtonGroup(self)
         group.addButton(self.self_radio)

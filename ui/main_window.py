@@ -194,7 +194,7 @@ class MainWindow(AvatarSetActions, LiveActions, QMainWindow):
     def open_capture(self):
         from .capture_dialog import GuidedCaptureDialog
         if not self.live.running:
-            self._start(avatar_required=False)
+            self._start(avatar_required=False, camera_only=True)
         dlg = GuidedCaptureDialog(self.live, self.checker, self.library, mirrored=self.settings.mirror, parent=self)
         dlg.exec()
         if dlg.saved_set_id:

@@ -60,10 +60,12 @@ class LiveActions:
             return
         self._start(avatar_required=True)
 
-    def _start(self, avatar_required: bool) -> bool:
+    def _start(self, avatar_required: bool, camera_only: bool = False) -> bool:
+        """Go live with the current set (asking for consent first if needed); camera_only: just the
+        webcam, for the guided capture and the live check (nothing is animated, nothing goes out)."""
         self.save_settings()
         avatar = None
-        if self.current is not None and self.current.usable:
+        if self.current is not None and self.current.usable and not camera_only:
             if self._needs_consent() and self._consent_record() is None:
                 if self.ask_consent() is None:
                     if avatar_required:

@@ -8,6 +8,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from .consent_dialog import ConsentDialog
+from .live_check_dialog import LiveCheckDialog
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +107,15 @@ class AvatarSetActions:
                                      "animate it. You can give consent later from the avatar panel.", "info")
             return None
         kind, name = value
+        method, evidence = "attestation", None
+        if kind == "self":
+            verdict = self._live_check()
+            if verdict is False:
+                return None
+            if verdict is not None:
+                method, evidence = "live-check", verdict.evidence()
         try:
-            record = self.consent_store.record(self._set_hashes(), kind, name)
+            record = self.consent_store.record(self._set_hashes(), kind, name, method=method, evidence=evidence)
         except Exception as exc:
             self.banner.show_message(f"Consent could not be recorded: {exc}", "error")
             return None
@@ -116,6 +124,29 @@ class AvatarSetActions:
         if self.live.running:
             self.live.set_avatar(self._live_avatar(), self._pipeline_config())
         return record
+
+    def _live_check(self):
+        """"This is me": the webcam face must match the photos (and be live). Returns the passed
+        LiveCheckResult; None when there is no webcam and the person chose to attest instead (the output
+        then carries the second label line); False when it failed or was cancelled."""
+        if not self.live.running:
+            self._start(avatar_required=False, camera_only=True)      # the webcam only, nothing is animated
+        photos = [c.image_bgr for c in self.current.usable]
+        dlg = LiveCheckDialog(self.live, photos, mirrored=self.settings.mirror, parent=self)
+        dlg.exec()
+        result = dlg.result_value()
+        if result is not None and result.passed:
+            return result
+        if dlg.no_camera and QMessageBox.question(
+                self, "No webcam", "Without a webcam AvatarCam cannot check that these photos show you. Record "
+                "your consent as a statement instead? Outputs then say consent is attested, not verified."
+        ) == QMessageBox.Yes:
+            return None
+        reason = getattr(dlg.runner, "error", None) if dlg.runner is not None else None
+        self.banner.show_message("No consent recorded: the live check did not pass" +
+                                 (f" ({reason})." if reason else ".") + " You can try again from the avatar panel.",
+                                 "info")
+        return False
 
     def revoke_consent(self) -> None:
         record = self._consent_record()
@@ -142,7 +173,7 @@ class AvatarSetActions:
         s = self.settings
         return make_live_avatar(c.info.name, images, tuple(self._set_hashes()), s.output_width, s.output_height,
                                 used=used, needs_consent=not c.info.is_sample,
-                                stronger_label=bool(record and record.kind == "other" and record.method == "attestation"),
+                                stronger_label=bool(record and record.method == "attestation"),
                                 set_id=c.info.set_id)
 
     def add_files(self, set_id: str, paths: list) -> None:
