@@ -61,18 +61,19 @@ t = FaceTracker(static=True)
 avatar = avatar_from_arrays([("a", sf.render(size=256, width=320))], 256, t)
 proc = FrameProcessor(avatar, PipelineConfig(size=256, backend="torch"), Labeller())
 frames = [sf.render(size=256, who=sf.OTHER, **sf.demo_motion(i / 30)) for i in range(30)]
-marks = []
+early, late = [], []
 for i in range(450):
     proc.process(frames[i % 30] if i % 50 else None, i / 30)   # some frames without a face too
-    if i in (150, 449):
-        marks.append(rss())
-print(marks[1] - marks[0])
+    if i >= 150 and i % 10 == 0:
+        (early if i < 300 else late).append(rss())
+# a leak raises the floor; the allocator's transient peaks (seen: +21 MB, then back) do not
+print(min(late) - min(early))
 """
 
 
 def test_memory_stays_flat(tmp_path):
     """RSS after warm-up must not creep: measured in a process of its own (other tests' objects
-    would blur it), over 300 frames after 150 warm-up frames."""
+    would blur it), comparing the RSS floor of frames 150-300 with that of frames 300-450."""
     import os
     import subprocess
     import sys
@@ -81,4 +82,4 @@ def test_memory_stays_flat(tmp_path):
                          timeout=600, env={**os.environ, "PYTHONPATH": root})
     assert out.returncode == 0, out.stderr[-2000:]
     grew = float(out.stdout.strip().splitlines()[-1])
-    assert grew < 10, f"RSS grew {grew:.1f} MB over 300 frames after warm-up"
+    assert grew < 5, f"the RSS floor rose {grew:.1f} MB in 150 frames after warm-up"
