@@ -355,41 +355,33 @@ class ImplicitWarpEngine(torch.nn.Module):
         coarse = outer_flow(self.outer_pts, 1).reshape(1, Go, Go, 2).permute(0, 3, 1, 2)
         base_flow = F.interpolate(coarse, size=(S, S), mode="bilinear", align_corners=True)
         win_xy = self.up_win[0] * self.win_half                                          # n x n x 2 crop coords
-        eye_grids, eye_w = [], []
-        for ctr, hx, hy in boxes:
-            u = (win_xy - ctr.view(1, 1, 2)) / torch.stack([hx, hy]).view(1, 1, 2)
-            edge = ((1.0 - u.abs().amax(-1)) / 0.3).clamp(0.0, 1.0)
-            eye_grids.append(u[None])
-            eye_w.append((edge * edge * (3 - 2 * edge))[None, None])
-
+        n_w = self.win_n
         eager = self.skip_idle and not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export())
+        rects = [(0, n_w, 0, n_w)] * len(boxes)          # traced/exported: the whole window
         if eager:
             # eager path: fine eye flows only inside each eye box's pixel rectangle
-            rects = []
-            for ctr, hx, hy in boxes:
-                to_px = lambda v: (float(v) / self.win_half + 1.0) * (self.win_n - 1) / 2.0  # noqa: E731
-                x0 = max(0, int(to_px(ctr[0, 0] - hx)))
-                x1 = min(self.win_n, int(to_px(ctr[0, 0] + hx)) + 2)
-                y0 = max(0, int(to_px(ctr[0, 1] - hy)))
-                y1 = min(self.win_n, int(to_px(ctr[0, 1] + hy)) + 2)
-                rects.append((y0, y1, x0, x1))
+            to_px = lambda v: (float(v) / self.win_half + 1.0) * (n_w - 1) / 2.0  # noqa: E731
+            rects = [(max(0, int(to_px(ctr[0, 1] - hy))), min(n_w, int(to_px(ctr[0, 1] + hy)) + 2),
+                      max(0, int(to_px(ctr[0, 0] - hx))), min(n_w, int(to_px(ctr[0, 0] + hx)) + 2))
+                     for ctr, hx, hy in boxes]
+        eye_maps = []                                    # per eye: (index, rect, patch coords, blend weight)
+        for e, ((ctr, hx, hy), (y0, y1, x0, x1)) in enumerate(zip(boxes, rects)):
+            if y1 <= y0 or x1 <= x0:
+                continue
+            u = (win_xy[y0:y1, x0:x1] - ctr.view(1, 1, 2)) / torch.stack([hx, hy]).view(1, 1, 2)
+            edge = ((1.0 - u.abs().amax(-1)) / 0.3).clamp(0.0, 1.0)
+            eye_maps.append((e, (y0, y1, x0, x1), u[None], (edge * edge * (3 - 2 * edge))[None, None]))
 
         def window_flow(k0, k1):
             """Flows of sources k0..k1-1 over the window at full resolution, eye patches blended in."""
             wf = F.grid_sample(flow_lo[k0:k1], self.up_win.expand(k1 - k0, -1, -1, -1), align_corners=True)
-            for e in range(2):
+            for e, (y0, y1, x0, x1), grid, weight in eye_maps:
+                fine = F.grid_sample(eye_flow[k0:k1, :, e], grid.expand(k1 - k0, -1, -1, -1), align_corners=True)
                 if eager:
-                    y0, y1, x0, x1 = rects[e]
-                    if y1 <= y0 or x1 <= x0:
-                        continue
-                    g = eye_grids[e][:, y0:y1, x0:x1]
-                    fine = F.grid_sample(eye_flow[k0:k1, :, e], g.expand(k1 - k0, -1, -1, -1), align_corners=True)
                     part = wf[:, :, y0:y1, x0:x1]
-                    wf[:, :, y0:y1, x0:x1] = part + eye_w[e][:, :, y0:y1, x0:x1] * (fine - part)
-                    continue
-                fine = F.grid_sample(eye_flow[k0:k1, :, e], eye_grids[e].expand(k1 - k0, -1, -1, -1),
-                                     align_corners=True)
-                wf = wf + eye_w[e] * (fine - wf)
+                    wf[:, :, y0:y1, x0:x1] = part + weight * (fine - part)
+                else:
+                    wf = wf + weight * (fine - wf)
             return wf
 
         win_base = window_flow(0, 1)                                                      # 1 x 2 x n x n
