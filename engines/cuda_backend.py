@@ -29,13 +29,17 @@ class DeviceFrames:
         self.stream = torch.cuda.Stream(device)
         self.tgt_host = torch.empty(478, 2, pin_memory=True)
         self.bgr_host = torch.empty(size, size, 3, dtype=torch.uint8, pin_memory=True)
+        self._uploaded = torch.cuda.Event()
 
     def upload(self, tgt_lmk, dst: torch.Tensor) -> None:
         tgt = np.asarray(tgt_lmk, np.float32)
         if tgt.ndim != 2 or tgt.shape[0] < 478 or tgt.shape[1] < 2:
             raise ValueError(f"expected target landmarks 478 x 2, got {tgt.shape}")
+        # render_tensor() returns without a host sync: the last copy must have left the pinned buffer
+        self._uploaded.synchronize()
         self.tgt_host.copy_(torch.from_numpy(np.ascontiguousarray(tgt[:478, :2])))
         dst.copy_(self.tgt_host, non_blocking=True)
+        self._uploaded.record(self.stream)
 
     @staticmethod
     def to_bgr8(frame_nchw: torch.Tensor) -> torch.Tensor:
@@ -46,6 +50,16 @@ class DeviceFrames:
         self.bgr_host.copy_(bgr_dev, non_blocking=True)
         self.stream.synchronize()
         return self.bgr_host.numpy().copy()     # the pinned buffer is reused next frame
+
+    def hand_over(self, out_nchw: torch.Tensor) -> torch.Tensor:
+        """A float copy of out_nchw the caller may keep, ordered on the caller's current stream (no host
+        sync): the engine's output buffer is overwritten by the next frame on our stream."""
+        caller = torch.cuda.current_stream(self.stream.device)
+        with torch.cuda.stream(self.stream):
+            fresh = out_nchw.float().clone()
+        caller.wait_stream(self.stream)
+        fresh.record_stream(caller)             # made on our stream, used and freed on the caller's
+        return fresh
 
 
 class TorchCudaPredictor(Predictor):
@@ -60,11 +74,13 @@ class TorchCudaPredictor(Predictor):
         self._tgt = torch.zeros(478, 2, device=self.dev)
         self._use_graph = cuda_graph
         self._graph = None
-        self._graph_out = None
+        self._graph_rgb = self._graph_out = None
         self._ready = False
 
-    def _frame(self) -> torch.Tensor:
-        return DeviceFrames.to_bgr8(self.engine(self._tgt))
+    def _frame(self):
+        """(1 x 3 x S x S RGB float, S x S x 3 uint8 BGR), both on the device."""
+        rgb = self.engine(self._tgt)
+        return rgb, DeviceFrames.to_bgr8(rgb)
 
     @torch.no_grad()
     def set_sources(self, rgb_kchw, lmk_kn2):
@@ -86,7 +102,7 @@ class TorchCudaPredictor(Predictor):
             self.io.stream.synchronize()
             graph = torch.cuda.CUDAGraph()
             with torch.no_grad(), torch.cuda.graph(graph, stream=self.io.stream):
-                self._graph_out = self._frame()
+                self._graph_rgb, self._graph_out = self._frame()   # static outputs, rewritten by replay()
             self._graph = graph
         except Exception as exc:  # keep working eagerly, and say so
             log.warning("torch-cuda: CUDA graph capture failed (%s); running eagerly", exc)
@@ -103,5 +119,19 @@ class TorchCudaPredictor(Predictor):
                 self._graph.replay()
                 bgr = self._graph_out
             else:
-                bgr = self._frame()
+                bgr = self._frame()[1]
             return self.io.download(bgr)
+
+    @torch.no_grad()
+    def render_tensor(self, tgt_lmk):
+        """The engine's output kept on the GPU for the device-side composer: no download, no host sync."""
+        if not self._ready:
+            raise RuntimeError("set_sources() must be called before render_tensor()")
+        with torch.cuda.stream(self.io.stream):
+            self.io.upload(tgt_lmk, self._tgt)
+            if self._graph is not None:
+                self._graph.replay()
+                rgb = self._graph_rgb
+            else:
+                rgb = self._frame()[0]
+        return self.io.hand_over(rgb)

@@ -29,6 +29,13 @@ class Predictor:
     def render_bgr(self, tgt_lmk: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def render_tensor(self, tgt_lmk: np.ndarray) -> torch.Tensor:
+        """1 x 3 x S x S RGB float in [0,1] on `device`, a fresh tensor the caller may keep.
+
+        For compositing on the engine's device. This default uploads render_bgr(); GPU backends
+        override it so the crop never makes a host round trip."""
+        return bgr8_to_nchw(self.render_bgr(tgt_lmk), self.device)
+
 
 class TorchPredictor(Predictor):
     """The reference: the torch module on the CPU, eager."""
@@ -54,6 +61,12 @@ def to_bgr8(out_nchw: torch.Tensor) -> np.ndarray:
     """1 x 3 x S x S RGB float in [0,1] -> S x S x 3 uint8 BGR (contiguous, owned)."""
     img = (out_nchw[0].flip(0) * 255.0 + 0.5).to(torch.uint8).permute(1, 2, 0)
     return np.ascontiguousarray(img.cpu().numpy())
+
+
+def bgr8_to_nchw(bgr: np.ndarray, device="cpu") -> torch.Tensor:
+    """S x S x 3 uint8 BGR -> 1 x 3 x S x S RGB float in [0,1] on device (the inverse of to_bgr8)."""
+    t = torch.from_numpy(np.ascontiguousarray(bgr)).to(device)
+    return (t.permute(2, 0, 1).flip(0).float() / 255.0)[None].contiguous()
 
 
 @dataclass

@@ -142,3 +142,14 @@ class TrtPredictor(Predictor):
             if not self.context.execute_async_v3(self.io.stream.cuda_stream):
                 raise RuntimeError("TensorRT execution failed")
             return self.io.download(DeviceFrames.to_bgr8(self.tensors[export.OUTPUT_NAME]))
+
+    @torch.no_grad()
+    def render_tensor(self, tgt_lmk):
+        """The engine's output kept on the GPU for the device-side composer: no download, no host sync."""
+        if not self._ready:
+            raise RuntimeError("set_sources() must be called before render_tensor()")
+        with torch.cuda.stream(self.io.stream):
+            self.io.upload(tgt_lmk, self.tensors["tgt_lmk"])
+            if not self.context.execute_async_v3(self.io.stream.cuda_stream):
+                raise RuntimeError("TensorRT execution failed")
+        return self.io.hand_over(self.tensors[export.OUTPUT_NAME])
