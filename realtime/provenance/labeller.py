@@ -37,14 +37,18 @@ class Labeller:
         self.stronger = bool(stronger)
         self._labels = {}
         self._marks = {}
+        self._device_labels = {}
+
+    def _label(self, w: int, h: int) -> VisibleLabel:
+        if (w, h) not in self._labels:
+            sub = texts(self.locale)[1] if self.stronger else None
+            self._labels[(w, h)] = VisibleLabel(w, h, subtext=sub, locale=self.locale)
+        return self._labels[(w, h)]
 
     def _for_size(self, w: int, h: int):
-        key = (w, h)
-        if key not in self._labels:
-            sub = texts(self.locale)[1] if self.stronger else None
-            self._labels[key] = VisibleLabel(w, h, subtext=sub, locale=self.locale)
-            self._marks[key] = Watermarker(w, h, self.session_id)
-        return self._labels[key], self._marks[key]
+        if (w, h) not in self._marks:
+            self._marks[(w, h)] = Watermarker(w, h, self.session_id)
+        return self._label(w, h), self._marks[(w, h)]
 
     def apply(self, frame_bgr: np.ndarray) -> np.ndarray:
         """Label and watermark frame_bgr (uint8 BGR, modified in place) and return it."""
@@ -58,6 +62,22 @@ class Labeller:
         label, mark = self._for_size(w, h)
         label.apply(frame_bgr)
         return mark.apply(frame_bgr)
+
+    def apply_tensor(self, frame_hwc):
+        """apply() for a uint8 H x W x 3 BGR torch tensor on any device (the GPU path), in place.
+        Same label, same session; fails closed the same way (raises)."""
+        import torch                                    # only the device path needs torch here
+        from .labeller_torch import TorchLabel
+        if not isinstance(frame_hwc, torch.Tensor) or frame_hwc.dtype != torch.uint8 or frame_hwc.ndim != 3 \
+                or frame_hwc.shape[2] != 3:
+            got = f"{frame_hwc.dtype} {tuple(frame_hwc.shape)}" if isinstance(frame_hwc, torch.Tensor) \
+                else type(frame_hwc).__name__
+            raise ValueError(f"labeller: expected a uint8 H x W x 3 BGR tensor, got {got}")
+        h, w = frame_hwc.shape[:2]
+        key = (w, h, str(frame_hwc.device))
+        if key not in self._device_labels:
+            self._device_labels[key] = TorchLabel(self._label(w, h), self.session_id, frame_hwc.device)
+        return self._device_labels[key].apply(frame_hwc)
 
     def notice_frames(self, width: int, height: int, fps: float, seconds: float = NOTICE_SECONDS,
                       background_bgr: np.ndarray = None) -> list:
