@@ -10,6 +10,7 @@ import numpy as np
 class PasteBack:
     def __init__(self, base_bgr: np.ndarray, base_to_crop: np.ndarray, size: int, feather: float = 0.12):
         self.base = base_bgr
+        self.size = size
         H, W = base_bgr.shape[:2]
         S = size
         crop_to_base = np.linalg.inv(base_to_crop)

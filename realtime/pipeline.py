@@ -1,5 +1,9 @@
 """The one place that wires the per-frame path: landmarks -> smoothing -> retarget -> engine ->
-paste-back -> label. Used by `animate`, `demo`, `bench` and the live app alike."""
+paste-back -> label. Used by `animate`, `demo`, `bench` and the live app alike.
+
+Two ways to compose, same stages: on the host (the engine hands over a BGR crop; cv2 paste-back and
+the numpy Labeller), or, when the engine runs on a GPU, on its device (compose_torch: the crop never
+leaves the GPU and the labelled frame comes down once)."""
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -10,6 +14,7 @@ from engines import topology as topo
 from engines.implicit_warp import WarpConfig
 from engines.predictor import create_predictor
 from .compose import PasteBack
+from .compose_torch import DeviceComposer
 from .retarget import RetargetConfig, Retargeter
 from .tracking import FaceTracker, OneEuroFilter
 
@@ -37,9 +42,14 @@ class FrameResult:
 
 
 class FrameProcessor:
-    """Owns MediaPipe, the engine and the paste-back for one avatar set. One thread at a time."""
+    """Owns MediaPipe, the engine and the paste-back for one avatar set. One thread at a time.
 
-    def __init__(self, avatar, config: PipelineConfig, labeller, tracker: FaceTracker = None, predictor=None):
+    device_compose: None composes on the engine's device when that is not the CPU; True forces the
+    device path (tests run it on the CPU device); False keeps the host path.
+    """
+
+    def __init__(self, avatar, config: PipelineConfig, labeller, tracker: FaceTracker = None, predictor=None,
+                 device_compose: bool = None):
         self.avatar = avatar
         self.config = config
         self.labeller = labeller
@@ -53,11 +63,18 @@ class FrameProcessor:
         rgb, lmk = avatar.engine_inputs()
         self.predictor.set_sources(rgb, lmk)
         self.paste = PasteBack(avatar.base_bgr, avatar.base_to_crop, config.size)
+        device = str(getattr(predictor, "device", "cpu"))
+        if device_compose is None:
+            device_compose = device != "cpu"
+        self.composer = DeviceComposer(self.paste, labeller, device) if device_compose else None
+        self.sync_stages = False     # bench: wait for the device at stage ends so stage times are true
         self.retarget = Retargeter(avatar.lmk_norm[0], self._retarget_config(config))
         self.tracker = tracker or FaceTracker(static=False)
         self._own_tracker = tracker is None
         self.filter = OneEuroFilter()
-        self._last_crop = avatar.crops_bgr[0]     # held pose: starts as the base image itself
+        # held pose: starts as the base image itself (a device tensor on the device path)
+        base_crop = avatar.crops_bgr[0]
+        self._last_crop = base_crop if self.composer is None else self.composer.upload(base_crop)
         self._last_t = None
         self._calibrate_next = False
 
@@ -87,7 +104,8 @@ class FrameProcessor:
                 self._calibrate_next = False
             tgt = self.retarget(lmk_s)
             t2 = time.perf_counter()
-            crop = self.predictor.render_bgr(tgt)
+            crop = self.predictor.render_bgr(tgt) if self.composer is None else self.predictor.render_tensor(tgt)
+            self._sync()
             t3 = time.perf_counter()
             timings["retarget"] = (t2 - t1) * 1e3
             timings["engine"] = (t3 - t2) * 1e3
@@ -96,12 +114,22 @@ class FrameProcessor:
             # no face: the avatar holds its last pose; the driver image never reaches the output
             self.filter.reset()
             t3 = time.perf_counter()
-        full = self.paste(self._last_crop)
-        t4 = time.perf_counter()
+        if self.composer is None:      # host: cv2 paste-back, then label + watermark in place
+            full = self.paste(self._last_crop)
+            t4 = time.perf_counter()
+            self.labeller.apply(full)
+        else:                          # device: the same, then the one download (raises: no frame out)
+            full = self.composer.paste(self._last_crop)
+            self._sync()
+            t4 = time.perf_counter()
+            full = self.composer.finish(full)
         timings["paste"] = (t4 - t3) * 1e3
-        self.labeller.apply(full)
         timings["label"] = (time.perf_counter() - t4) * 1e3
         return FrameResult(full, lmk is not None, lmk, timings)
+
+    def _sync(self) -> None:
+        if self.sync_stages and self.composer is not None:
+            self.composer.sync()
 
     def _smooth(self, lmk: np.ndarray, t: float) -> np.ndarray:
         s = self.config.smoothing

@@ -32,6 +32,8 @@ class _NoLabel:
     def apply(self, frame):
         return frame
 
+    apply_tensor = apply         # the device-side compose path (GPU backends)
+
 
 def read_clip(path, max_frames=0):
     src = VideoFileSource(path)
