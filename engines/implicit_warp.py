@@ -15,6 +15,7 @@ Coordinates are normalised crop coordinates in [-1, 1] (grid_sample, align_corne
 All per-frame work is one static-shape tensor graph: matmul, softmax, grid_sample, elementwise.
 """
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -71,33 +72,28 @@ def _apply_similarity(pts, a, b, ms, md):
     return out + md
 
 
-def polygon_mask(points: torch.Tensor, poly: torch.Tensor) -> torch.Tensor:
-    """Even-odd point-in-polygon test. points: P x 2, poly: V x 2 -> P float {0,1}."""
-    v0 = poly
-    v1 = torch.roll(poly, -1, 0)
-    px = points[:, 0:1]
-    py = points[:, 1:2]
-    y0, y1 = v0[:, 1][None], v1[:, 1][None]
-    x0, x1 = v0[:, 0][None], v1[:, 0][None]
-    straddles = torch.logical_xor(y0 > py, y1 > py)
-    dy = y1 - y0
-    dy = torch.where(dy.abs() < 1e-9, torch.full_like(dy, 1e-9), dy)
-    x_cross = x0 + (py - y0) * (x1 - x0) / dy
-    crossings = (straddles & (px < x_cross)).float().sum(1)
-    return torch.remainder(crossings, 2.0)
-
-
 def soft_polygon_mask(points: torch.Tensor, poly: torch.Tensor, width: float) -> torch.Tensor:
-    """Inside-ness in [0, 1] with a linear ramp of `width` across the polygon edge: no blocky masks."""
-    inside = polygon_mask(points, poly)
-    a = poly[None]                                             # 1 x V x 2
-    ab = torch.roll(poly, -1, 0)[None] - a
-    ap = points[:, None, :] - a                                # P x V x 2
-    t = ((ap * ab).sum(-1) / ((ab * ab).sum(-1) + 1e-12)).clamp(0.0, 1.0)
-    diff = ap - t[..., None] * ab
-    d = ((diff * diff).sum(-1).min(1)[0] + 1e-12).sqrt()       # sqrt after the min: P, not P x V
+    """Inside-ness in [0, 1] with a linear ramp of `width` across the polygon edge: no blocky masks.
+
+    points: P x 2, poly: V x 2. Works on P x V planes of x and y separately (half the memory traffic
+    of P x V x 2 tensors); the even-odd inside test reuses the same edge vectors.
+    """
+    a = poly
+    ab = torch.roll(poly, -1, 0) - a                           # V x 2 edge vectors
+    abx, aby = ab[:, 0], ab[:, 1]
+    apx = points[:, 0:1] - a[:, 0]                             # P x V
+    apy = points[:, 1:2] - a[:, 1]
+    # distance to each edge segment
+    t = torch.addcmul(apx * abx, apy, aby).mul_(torch.reciprocal((ab * ab).sum(-1) + 1e-12)).clamp_(0.0, 1.0)
+    dx = torch.addcmul(apx, t, abx, value=-1.0)
+    dy = torch.addcmul(apy, t, aby, value=-1.0)
+    d = (torch.addcmul(dx * dx, dy, dy).amin(1) + 1e-12).sqrt()   # sqrt after the min: P, not P x V
+    # even-odd rule: edges that straddle the point's row and cross it to the right of the point
+    straddles = torch.logical_xor(apy < 0, apy < aby)          # y0 > py xor y1 > py
+    right = torch.addcmul(abx * apy, aby, apx, value=-1.0) * aby > 0
+    inside = torch.remainder((straddles & right).float().sum(1), 2.0) > 0.5
     ramp = (d / width).clamp(max=1.0) * 0.5
-    return torch.where(inside > 0.5, 0.5 + ramp, 0.5 - ramp)
+    return torch.where(inside, 0.5 + ramp, 0.5 - ramp)
 
 
 def _curve_y(xq: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor) -> torch.Tensor:
@@ -115,51 +111,50 @@ def _curve_y(xq: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor) -> torch.Tens
     return (y * inside).sum(-2)
 
 
-def _lid_correction(P, flow, tgt, src, eyes, band, margin):
+def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin):
     """Fold-aware vertical remap around each eye: the band between a target's lids maps onto the
     band between the source's lids, and the skin between brow and upper lid (and below the lower
     lid) stretches to follow, so lids really close while the brows stay put (MLS alone blends the
     two lids where they meet and leaves eyeball showing).
 
-    P: N x 2 target points, flow: N x K x 2 (MLS, source coords), tgt: 468 x 2, src: K x 468 x 2.
-    eyes: (upper lid, lower lid, lower brow) index lists ordered by increasing x.
+    Both eyes at once. P: E x N x 2 target points of each eye's patch, flow: E x N x K x 2 (MLS,
+    source coords), tgt: 468 x 2, src: K x 468 x 2; upper, lower, brow: E x n index tensors ordered
+    by increasing x. Returns E x K x N x 2.
     """
-    ys = flow[..., 1].t()                                      # K x N
-    xs = flow[..., 0].t()
-    px, py = P[:, 0], P[:, 1]
-    for upper, lower, brow in eyes:
-        tu, tl, tb = tgt[upper], tgt[lower], tgt[brow]         # n x 2
-        su, sl, sb = src[:, upper], src[:, lower], src[:, brow]  # K x n x 2
-        t_up = _curve_y(px[None], tu[None, :, 0], tu[None, :, 1])[0]
-        t_lo = _curve_y(px[None], tl[None, :, 0], tl[None, :, 1])[0]
-        t_br = _curve_y(px[None], tb[None, :, 0], tb[None, :, 1])[0]
-        s_up = _curve_y(xs, su[..., 0], su[..., 1])
-        s_lo = _curve_y(xs, sl[..., 0], sl[..., 1])
-        s_br = _curve_y(xs, sb[..., 0], sb[..., 1])
-        width_t = (tu[-1, 0] - tu[0, 0]).abs() + 1e-6
-        width_s = (su[:, -1, 0] - su[:, 0, 0]).abs()[:, None] + 1e-6
-        # landmarks sit a little inside the visible lid edge: when the target closes more than the
-        # source, reach a bit beyond the source lids so no rim of eyeball stays
-        closing = (1.0 - (t_lo - t_up)[None] / (s_lo - s_up).clamp_min(1e-5)).clamp(0.0, 1.0)
-        reach = margin * width_s * closing
-        s_up = s_up - reach
-        s_lo = s_lo + reach
-        H = band * width_t
-        Hs = band * width_s
-        bot_t, bot_s = t_lo + H, s_lo + Hs
-        gap_t = (t_lo - t_up).clamp_min(1e-5)
-        above = s_br + (py - t_br) * (s_up - s_br) / (t_up - t_br).clamp_min(1e-5)
-        between = s_up + (py - t_up) / gap_t * (s_lo - s_up)
-        below = s_lo + (py - t_lo) * (bot_s - s_lo) / (bot_t - t_lo).clamp_min(1e-5)
-        mapped = torch.where(py < t_up, above, torch.where(py > t_lo, below, between))
-        xc = (tu[0, 0] + tu[-1, 0]) / 2
-        wx = ((1.45 - (px - xc).abs() / (width_t / 2)) / 0.4).clamp(0.0, 1.0)
-        fade = 0.3 * width_t
-        wy = torch.minimum((py - (t_br - fade)) / fade, (bot_t - py) / (0.4 * H)).clamp(0.0, 1.0)
-        w = (wx * wy)
-        w = w * w * (3 - 2 * w)
-        ys = ys + w[None] * (mapped - ys)
-    return torch.stack([xs.t(), ys.t()], -1)
+    xs = flow[..., 0].transpose(1, 2)                          # E x K x N
+    ys = flow[..., 1].transpose(1, 2)
+    px, py = P[:, None, :, 0], P[:, None, :, 1]                # E x 1 x N
+    tu, tl, tb = tgt[upper][:, None], tgt[lower][:, None], tgt[brow][:, None]   # E x 1 x n x 2
+    su, sl, sb = (src[:, idx].transpose(0, 1) for idx in (upper, lower, brow))  # E x K x n x 2
+    t_up = _curve_y(px, tu[..., 0], tu[..., 1])                # E x 1 x N
+    t_lo = _curve_y(px, tl[..., 0], tl[..., 1])
+    t_br = _curve_y(px, tb[..., 0], tb[..., 1])
+    s_up = _curve_y(xs, su[..., 0], su[..., 1])                # E x K x N
+    s_lo = _curve_y(xs, sl[..., 0], sl[..., 1])
+    s_br = _curve_y(xs, sb[..., 0], sb[..., 1])
+    width_t = (tu[..., -1, 0] - tu[..., 0, 0]).abs()[..., None] + 1e-6     # E x 1 x 1
+    width_s = (su[..., -1, 0] - su[..., 0, 0]).abs()[..., None] + 1e-6     # E x K x 1
+    # landmarks sit a little inside the visible lid edge: when the target closes more than the
+    # source, reach a bit beyond the source lids so no rim of eyeball stays
+    closing = (1.0 - (t_lo - t_up) / (s_lo - s_up).clamp_min(1e-5)).clamp(0.0, 1.0)
+    reach = margin * width_s * closing
+    s_up = s_up - reach
+    s_lo = s_lo + reach
+    H = band * width_t
+    Hs = band * width_s
+    bot_t, bot_s = t_lo + H, s_lo + Hs
+    gap_t = (t_lo - t_up).clamp_min(1e-5)
+    above = s_br + (py - t_br) * (s_up - s_br) / (t_up - t_br).clamp_min(1e-5)
+    between = s_up + (py - t_up) / gap_t * (s_lo - s_up)
+    below = s_lo + (py - t_lo) * (bot_s - s_lo) / (bot_t - t_lo).clamp_min(1e-5)
+    mapped = torch.where(py < t_up, above, torch.where(py > t_lo, below, between))
+    xc = (tu[..., 0, 0] + tu[..., -1, 0])[..., None] / 2
+    wx = ((1.45 - (px - xc).abs() / (width_t / 2)) / 0.4).clamp(0.0, 1.0)
+    fade = 0.3 * width_t
+    wy = torch.minimum((py - (t_br - fade)) / fade, (bot_t - py) / (0.4 * H)).clamp(0.0, 1.0)
+    w = wx * wy
+    w = w * w * (3 - 2 * w)
+    return torch.stack([xs, ys + w * (mapped - ys)], -1)
 
 
 def _grid_xy(nx: int, ny: int) -> torch.Tensor:
@@ -175,17 +170,27 @@ def _corner_grid(n: int, lo: float, hi: float) -> torch.Tensor:
     return torch.stack([xx, yy], -1)
 
 
+class Coarse(NamedTuple):
+    """What the per-location attention decides, before anything is sampled at full resolution."""
+    flow: torch.Tensor      # K x 2 x G x G: where each source is read, over the window grid (crop coords)
+    weights: torch.Tensor   # 1 x (K+1) x G x G: per-location softmax over the sources and the null key
+    eye_flow: torch.Tensor  # K x E x 2 x ey x ex: fine flows over each target eye's patch
+    eye_box: torch.Tensor   # E x 4: patch centre x, y and half width, half height (crop coords)
+    outer: torch.Tensor     # 1 x 2 x Go x Go: the base source's flow over the whole crop (rigid falloff)
+
+
 class ImplicitWarpEngine(torch.nn.Module):
     """Per-frame graph: target landmarks (478 x 2, normalised crop coords) -> RGB crop (1 x 3 x S x S).
 
     `set_sources` does the once-per-avatar-set work and stores the results as buffers, so the
-    per-frame graph has a single input and exports with static shapes.
+    per-frame graph has a single input and exports with static shapes. The graph is two stages:
+    `coarse` (the attention, on a G x G grid and the eye patches) and `compose` (sampling the sources
+    at full resolution). `engines/cpu_compose.py` runs the second stage with OpenCV on a CPU.
     """
 
     def __init__(self, config: WarpConfig = WarpConfig()):
         super().__init__()
         self.config = c = config
-        self.skip_idle = True      # eager only; traced/exported graphs always sample every source
         S, G, K = c.size, grid_cells(c), c.num_sources
         win = int(round(c.window * S / 8)) * 8
         self.win_lo = (S - win) // 2
@@ -203,6 +208,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         self.register_buffer("up_win", _corner_grid(win, -1.0, 1.0)[None])
         ex, ey = c.eye_patch
         self.register_buffer("eye_unit", _grid_xy(ex, ey))
+        self.register_buffer("eye_half", torch.tensor(c.eye_box), persistent=False)
         ring = torch.zeros(G, G)
         ring[2:-2, 2:-2] = 1.0
         self.register_buffer("win_mask", ring.reshape(-1))
@@ -213,13 +219,15 @@ class ImplicitWarpEngine(torch.nn.Module):
         self.register_buffer("src_ctrl", torch.zeros(K, len(self._ctrl), 2))
         self.register_buffer("src_lmk", torch.zeros(K, topo.NUM_MESH, 2))
         self.register_buffer("src_mouth", torch.zeros(K, 1, G, G))
-        self._stable = list(topo.STABLE)
-        self._oval = list(topo.FACE_OVAL)
-        self._skull = list(topo.UPPER_OVAL)
-        self._mouth = list(topo.LIPS_INNER)
+        idx = lambda *lists: torch.tensor(lists, dtype=torch.long)  # noqa: E731
+        for name, ids in (("ctrl", self._ctrl), ("stable", topo.STABLE), ("oval", topo.FACE_OVAL),
+                          ("skull", topo.UPPER_OVAL), ("mouth", topo.LIPS_INNER)):
+            self.register_buffer(f"i_{name}", idx(ids)[0], persistent=False)
         # lid curves ordered by increasing x in an upright crop (right eye: outer -> inner)
-        self._eyes = [(topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_BROW_LOWER),
-                      (topo.LEFT_EYE_UPPER[::-1], topo.LEFT_EYE_LOWER[::-1], topo.LEFT_BROW_LOWER[::-1])]
+        self.register_buffer("i_upper", idx(topo.RIGHT_EYE_UPPER, topo.LEFT_EYE_UPPER[::-1]), persistent=False)
+        self.register_buffer("i_lower", idx(topo.RIGHT_EYE_LOWER, topo.LEFT_EYE_LOWER[::-1]), persistent=False)
+        self.register_buffer("i_brow", idx(topo.RIGHT_BROW_LOWER, topo.LEFT_BROW_LOWER[::-1]), persistent=False)
+        self.register_buffer("i_eye", torch.cat([self.i_upper, self.i_lower], 1), persistent=False)
 
     # ---- once per avatar set -------------------------------------------------------------
     @torch.no_grad()
@@ -231,13 +239,13 @@ class ImplicitWarpEngine(torch.nn.Module):
             raise ValueError(f"expected sources of shape {(K, 3, c.size, c.size)}, got {tuple(rgb_kchw.shape)}")
         if lmk_kn2.shape[0] != K or lmk_kn2.shape[-1] != 2:
             raise ValueError(f"expected landmarks K x 478 x 2, got {tuple(lmk_kn2.shape)}")
-        lmk = lmk_kn2[:, : topo.NUM_MESH].float()
+        lmk = lmk_kn2[:, : topo.NUM_MESH].float().to(self.src_lmk.device)
         self.src_rgb.copy_(rgb_kchw.float())
         self.src_lmk.copy_(lmk)
-        self.src_ctrl.copy_(lmk[:, self._ctrl])
+        self.src_ctrl.copy_(lmk[:, self.i_ctrl])
         G = grid_cells(c)
         for k in range(K):
-            self.src_mouth[k, 0] = soft_polygon_mask(self.grid_pts, lmk[k, self._mouth], c.edge_width * 0.5).view(G, G)
+            self.src_mouth[k, 0] = soft_polygon_mask(self.grid_pts, lmk[k, self.i_mouth], c.edge_width * 0.5).view(G, G)
 
     # ---- per frame ---------------------------------------------------------------------------
     def forward(self, tgt_lmk: torch.Tensor) -> torch.Tensor:
@@ -249,27 +257,36 @@ class ImplicitWarpEngine(torch.nn.Module):
         tgt_lmk: 478 x 2 (or x 3); src_rgb: K x 3 x S x S; src_ctrl: K x C x 2;
         src_lmk: K x 468 x 2; src_mouth: K x 1 x G x G. Returns 1 x 3 x S x S RGB in [0, 1].
         """
+        return self.compose(self.coarse(tgt_lmk, src_ctrl, src_lmk, src_mouth), src_rgb)
+
+    def coarse(self, tgt_lmk, src_ctrl=None, src_lmk=None, src_mouth=None) -> Coarse:
+        """The attention: per grid location, where each source is read and how much it counts."""
         c = self.config
+        src_ctrl = self.src_ctrl if src_ctrl is None else src_ctrl
+        src_lmk = self.src_lmk if src_lmk is None else src_lmk
+        src_mouth = self.src_mouth if src_mouth is None else src_mouth
         K, G = c.num_sources, grid_cells(c)
         tgt_all = tgt_lmk[: topo.NUM_MESH, :2].float()
-        tgt = tgt_all[self._ctrl]                              # C x 2 control points
+        tgt = tgt_all[self.i_ctrl]                             # C x 2 control points
         P_grid = self.grid_pts                                 # G^2 x 2
         # plus a fine patch over each target eye: a closing lid needs a flow that jumps from
         # skin above to skin below within a pixel or two, finer than the grid's cells
-        boxes = []
-        for upper, lower, _ in self._eyes:
-            pts = tgt_all[upper + lower]
-            centre_e = pts.mean(0, keepdim=True)
-            width_e = (pts[:, 0].max() - pts[:, 0].min()).clamp_min(1e-3)
-            boxes.append((centre_e, width_e * c.eye_box[0], width_e * c.eye_box[1]))
-        patches = [ctr + self.eye_unit * torch.stack([hx, hy]) for ctr, hx, hy in boxes]
-        P = torch.cat([P_grid] + patches, 0)
+        eye_pts = tgt_all[self.i_eye]                          # E x 2n x 2
+        centre_e = eye_pts.mean(1)                             # E x 2
+        width_e = (eye_pts[..., 0].amax(1) - eye_pts[..., 0].amin(1)).clamp_min(1e-3)
+        half_e = width_e[:, None] * self.eye_half
+        eye_box = torch.cat([centre_e, half_e], 1)            # E x 4
+        patches = centre_e[:, None] + self.eye_unit[None] * half_e[:, None]   # E x N_e x 2
+        E, n_eye = patches.shape[:2]
+        P = torch.cat([P_grid, patches.reshape(-1, 2)], 0)
         n_grid = P_grid.shape[0]
 
-        # attention of each query location over the target keypoints
-        d2 = (P * P).sum(1, keepdim=True) + (tgt * tgt).sum(1)[None] - 2.0 * P @ tgt.t()
-        inv = torch.reciprocal(d2 + c.mls_eps)
-        w = inv * inv                                          # unnormalised MLS weights
+        # attention of each query location over the target keypoints (squared distances, one fused op)
+        d2 = torch.addmm((P * P).sum(1, keepdim=True) + (tgt * tgt).sum(1)[None], P, tgt.t(), alpha=-2.0)
+        # selection neighbourhood (grid rows only); clamped: no denormals (10x slower on CPU) and
+        # no empty rows far from every landmark
+        att = (d2[:n_grid] * (-0.5 / c.select_sigma ** 2)).clamp(min=-30.0).exp()
+        w = torch.reciprocal(d2 + c.mls_eps).square()          # unnormalised MLS weights
 
         # moving-least-squares affine flow into every source: one matmul for all K
         src = src_ctrl                                         # K x C x 2
@@ -294,16 +311,16 @@ class ImplicitWarpEngine(torch.nn.Module):
         uy = dy * sxx - dx * sxy
         mls_all = ux[:, :, None] * xq + uy[:, :, None] * yq + q    # (G^2 + patches) x K x 2
         ex, ey = c.eye_patch
-        eye_flow = _lid_correction(P[n_grid:], mls_all[n_grid:], tgt_all, src_lmk, self._eyes,
-                                   c.lid_band, c.lid_margin)
-        eye_flow = eye_flow.permute(1, 2, 0).reshape(K, 2, 2, ey, ex)    # K x 2 x eye x ey x ex
+        eye_flow = _lid_correction(patches, mls_all[n_grid:].view(E, n_eye, K, 2), tgt_all, src_lmk,
+                                   self.i_upper, self.i_lower, self.i_brow, c.lid_band, c.lid_margin)
+        eye_flow = eye_flow.permute(1, 0, 3, 2).reshape(K, E, 2, ey, ex)
         P, mls, d2 = P_grid, mls_all[:n_grid], d2[:n_grid]
 
         # outside the face: the head's rigid motion, fading to no motion towards the crop border
         # (the head outline's upper half: the jaw opens, and nose/eyes shift more than the skull
         # outline when the head turns, which would drag the hair)
-        a, b, ms, md = _similarity(tgt_all[self._skull][None].expand(K, -1, -1), src_lmk[:, self._skull])
-        oval = tgt_all[self._oval]
+        a, b, ms, md = _similarity(tgt_all[self.i_skull][None].expand(K, -1, -1), src_lmk[:, self.i_skull])
+        oval = tgt_all[self.i_oval]
         centre = oval.mean(0, keepdim=True)
         radius = (oval - centre).norm(dim=1).mean()
 
@@ -323,10 +340,8 @@ class ImplicitWarpEngine(torch.nn.Module):
         flow_k = flow.permute(1, 0, 2).reshape(K, G, G, 2)
 
         # which source explains each location best: local residual variance after rigid alignment
-        a2, b2, ms2, md2 = _similarity(src_lmk[:, self._stable], tgt_all[self._stable][None].expand(K, -1, -1))
+        a2, b2, ms2, md2 = _similarity(src_lmk[:, self.i_stable], tgt_all[self.i_stable][None].expand(K, -1, -1))
         resid = _apply_similarity(src_ctrl, a2, b2, ms2, md2) - tgt[None]          # K x C x 2
-        # clamped: no denormals (10x slower on CPU) and no empty rows far from every landmark
-        att = torch.exp((d2 * (-0.5 / c.select_sigma ** 2)).clamp(min=-30.0))
         r_feats = torch.cat([torch.ones_like(cx), resid.permute(1, 0, 2).reshape(-1, 2 * K),
                              (resid * resid).sum(-1).t()], 1)                           # C x (1 + 3K)
         rr = att @ r_feats
@@ -335,7 +350,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         var = rr[:, 2 * K:] - (mean * mean).sum(-1)                                      # G^2 x K
         score = -var / c.temperature
 
-        inside_mouth = soft_polygon_mask(P, tgt_all[self._mouth], c.edge_width * 0.5)[:, None]
+        inside_mouth = soft_polygon_mask(P, tgt_all[self.i_mouth], c.edge_width * 0.5)[:, None]
         src_mouth = F.grid_sample(src_mouth, flow_k / self.win_half, align_corners=True).view(K, -1).t()
         score = score - c.mouth_penalty * (inside_mouth * (1 - src_mouth) + 0.5 * (1 - inside_mouth) * src_mouth)
         others = face[:, 0] * self.win_mask[:, None]
@@ -347,69 +362,37 @@ class ImplicitWarpEngine(torch.nn.Module):
         null = c.null_score - 1e4 * (1 - inside_mouth).clamp(0.0, 1.0) ** 2
         weights = torch.softmax(torch.cat([score, null], 1), 1)                         # G^2 x (K+1)
         weights = weights.t().reshape(1, K + 1, G, G)
+        Go = c.outer_grid
+        outer_lo = outer_flow(self.outer_pts, 1).reshape(1, Go, Go, 2).permute(0, 3, 1, 2)
+        return Coarse(flow_k.permute(0, 3, 1, 2), weights, eye_flow, eye_box, outer_lo)
 
-        # full resolution: base everywhere, other sources and the null only inside the window
-        flow_lo = flow_k.permute(0, 3, 1, 2)                                             # K x 2 x G x G
-        lo, n, S, Go = self.win_lo, self.win_n, c.size, c.outer_grid
-        pad = (lo, S - lo - n, lo, S - lo - n)
-        coarse = outer_flow(self.outer_pts, 1).reshape(1, Go, Go, 2).permute(0, 3, 1, 2)
-        base_flow = F.interpolate(coarse, size=(S, S), mode="bilinear", align_corners=True)
+    def eye_uv(self, eye_box: torch.Tensor):
+        """Per eye, window pixels in patch units (u in [-1, 1] inside the patch) and the patch's
+        blend weight, over the whole window: E x n x n x 2 and E x 1 x n x n."""
         win_xy = self.up_win[0] * self.win_half                                          # n x n x 2 crop coords
-        n_w = self.win_n
-        eager = self.skip_idle and not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export())
-        rects = [(0, n_w, 0, n_w)] * len(boxes)          # traced/exported: the whole window
-        if eager:
-            # eager path: fine eye flows only inside each eye box's pixel rectangle
-            to_px = lambda v: (float(v) / self.win_half + 1.0) * (n_w - 1) / 2.0  # noqa: E731
-            rects = [(max(0, int(to_px(ctr[0, 1] - hy))), min(n_w, int(to_px(ctr[0, 1] + hy)) + 2),
-                      max(0, int(to_px(ctr[0, 0] - hx))), min(n_w, int(to_px(ctr[0, 0] + hx)) + 2))
-                     for ctr, hx, hy in boxes]
-        eye_maps = []                                    # per eye: (index, rect, patch coords, blend weight)
-        for e, ((ctr, hx, hy), (y0, y1, x0, x1)) in enumerate(zip(boxes, rects)):
-            if y1 <= y0 or x1 <= x0:
-                continue
-            u = (win_xy[y0:y1, x0:x1] - ctr.view(1, 1, 2)) / torch.stack([hx, hy]).view(1, 1, 2)
-            edge = ((1.0 - u.abs().amax(-1)) / 0.3).clamp(0.0, 1.0)
-            eye_maps.append((e, (y0, y1, x0, x1), u[None], (edge * edge * (3 - 2 * edge))[None, None]))
+        u = (win_xy[None] - eye_box[:, None, None, :2]) / eye_box[:, None, None, 2:]
+        edge = ((1.0 - u.abs().amax(-1)) / 0.3).clamp(0.0, 1.0)
+        return u, (edge * edge * (3 - 2 * edge))[:, None]
 
-        def window_flow(k0, k1):
-            """Flows of sources k0..k1-1 over the window at full resolution, eye patches blended in."""
-            wf = F.grid_sample(flow_lo[k0:k1], self.up_win.expand(k1 - k0, -1, -1, -1), align_corners=True)
-            for e, (y0, y1, x0, x1), grid, weight in eye_maps:
-                fine = F.grid_sample(eye_flow[k0:k1, :, e], grid.expand(k1 - k0, -1, -1, -1), align_corners=True)
-                if eager:
-                    part = wf[:, :, y0:y1, x0:x1]
-                    wf[:, :, y0:y1, x0:x1] = part + weight * (fine - part)
-                else:
-                    wf = wf + weight * (fine - wf)
-            return wf
-
-        win_base = window_flow(0, 1)                                                      # 1 x 2 x n x n
-        base_flow = base_flow + F.pad(win_base - base_flow[:, :, lo:lo + n, lo:lo + n], pad)
+    def compose(self, co: Coarse, src_rgb: torch.Tensor) -> torch.Tensor:
+        """Full resolution, static shapes (the exported and CUDA-graph path): the base everywhere,
+        the other sources and the null key inside the window, each at its own flow."""
+        c = self.config
+        K, S, lo, n = c.num_sources, c.size, self.win_lo, self.win_n
+        pad = (lo, S - lo - n, lo, S - lo - n)
+        base_flow = F.interpolate(co.outer, size=(S, S), mode="bilinear", align_corners=True)
+        wf = F.interpolate(co.flow, size=(n, n), mode="bilinear", align_corners=True)   # K x 2 x n x n
+        uv, eye_w = self.eye_uv(co.eye_box)
+        for e in range(uv.shape[0]):
+            fine = F.grid_sample(co.eye_flow[:, e], uv[e:e + 1].expand(K, -1, -1, -1), align_corners=True)
+            wf = wf + eye_w[e:e + 1] * (fine - wf)
+        base_flow = base_flow + F.pad(wf[:1] - base_flow[:, :, lo:lo + n, lo:lo + n], pad)
         out = F.grid_sample(src_rgb[:1], base_flow.permute(0, 2, 3, 1), align_corners=False)     # 1 x 3 x S x S
         base_win = out[:, :, lo:lo + n, lo:lo + n]
-        if self.skip_idle and not (torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()):
-            # eager CPU path: a source (or the null) that wins nowhere is not sampled at full size
-            live = [k for k in range(1, K + 1) if float(weights[0, k].max()) > 1e-3]
-            if not live:
-                return out.clamp(0.0, 1.0)
-            keep = [0] + live
-            w_win = F.grid_sample(weights[:, keep], self.up_win, align_corners=True)
-            w_win = w_win / w_win.sum(1, keepdim=True).clamp_min(1e-6)
-            blend = base_win * w_win[:, 0:1]
-            for j, k in enumerate(live, start=1):
-                if k == K:
-                    blend = blend + self.cavity * w_win[:, j:j + 1]
-                else:
-                    grid = window_flow(k, k + 1).permute(0, 2, 3, 1)
-                    img = F.grid_sample(src_rgb[k:k + 1], grid, align_corners=False)
-                    blend = blend + img * w_win[:, j:j + 1]
-            return (out + F.pad(blend - base_win, pad)).clamp(0.0, 1.0)
-        w_win = F.grid_sample(weights, self.up_win, align_corners=True)                  # 1 x (K+1) x n x n
+        w_win = F.interpolate(co.weights, size=(n, n), mode="bilinear", align_corners=True)  # 1 x (K+1) x n x n
         blend = base_win * w_win[:, 0:1] + self.cavity * w_win[:, K:K + 1]
         if K > 1:
-            grids = window_flow(1, K)
-            imgs = F.grid_sample(src_rgb[1:], grids.permute(0, 2, 3, 1), align_corners=False)     # (K-1) x 3 x n x n
+            imgs = F.grid_sample(src_rgb[1:], wf[1:].permute(0, 2, 3, 1), align_corners=False)   # (K-1) x 3 x n x n
             blend = blend + (imgs * w_win[0, 1:K, None]).sum(0, keepdim=True)
         out = out + F.pad(blend - base_win, pad)
         return out.clamp(0.0, 1.0)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from . import cpu_tuning
+from .cpu_compose import CpuComposer
 from .implicit_warp import ImplicitWarpEngine, WarpConfig
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,8 @@ class Predictor:
 
 
 class TorchPredictor(Predictor):
-    """The reference: the torch module on the CPU, eager."""
+    """The torch module on the CPU: its attention stage in torch, its full-resolution stage on uint8
+    images with OpenCV (`cpu_compose.py`; `render_reference` runs the module's own compose)."""
     name = "torch"
 
     def __init__(self, config: WarpConfig, threads: int = None):
@@ -46,15 +49,22 @@ class TorchPredictor(Predictor):
         if threads:
             torch.set_num_threads(threads)
         torch.set_flush_denormal(True)      # denormal floats are ~10x slower on x86 CPUs
+        cpu_tuning.keep_heap()
         self.engine = ImplicitWarpEngine(config).eval()
+        self.composer = CpuComposer(self.engine)
 
     def set_sources(self, rgb_kchw, lmk_kn2):
         self.engine.set_sources(torch.as_tensor(rgb_kchw), torch.as_tensor(lmk_kn2))
+        self.composer.set_sources(rgb_kchw)
 
     @torch.inference_mode()
     def render_bgr(self, tgt_lmk):
-        out = self.engine(torch.as_tensor(np.asarray(tgt_lmk, np.float32)))
-        return to_bgr8(out)
+        return self.composer(self.engine.coarse(torch.as_tensor(np.asarray(tgt_lmk, np.float32))))
+
+    @torch.inference_mode()
+    def render_reference(self, tgt_lmk):
+        """The same frame through the module's static torch graph (what ONNX, CUDA and TensorRT run)."""
+        return to_bgr8(self.engine(torch.as_tensor(np.asarray(tgt_lmk, np.float32))))
 
 
 def to_bgr8(out_nchw: torch.Tensor) -> np.ndarray:
