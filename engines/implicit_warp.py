@@ -157,6 +157,11 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin):
     return torch.stack([xs, ys + w * (mapped - ys)], -1)
 
 
+def _upsample(x: torch.Tensor, n: int) -> torch.Tensor:
+    """1 x C x g x g -> 1 x C x n x n, bilinear between corner-aligned grids over the same span."""
+    return F.interpolate(x, size=(n, n), mode="bilinear", align_corners=True)
+
+
 def _grid_xy(nx: int, ny: int) -> torch.Tensor:
     """ny x nx points spanning [-1, 1]^2 inclusive, flattened row-major -> (ny*nx) x 2."""
     yy, xx = torch.meshgrid(torch.linspace(-1, 1, ny), torch.linspace(-1, 1, nx), indexing="ij")
@@ -204,6 +209,9 @@ class ImplicitWarpEngine(torch.nn.Module):
         # align_corners=True, so a linear flow (e.g. no motion) is reproduced exactly to the edges
         half = 1.0 / S
         self.register_buffer("grid_pts", _corner_grid(G, lo + half, hi - half).reshape(-1, 2))
+        # smooth fields (source selection, face region) are computed on a grid of half the cells
+        # over the same span and upsampled: their features are 3+ cells wide, the cost drops 4x
+        self.register_buffer("half_pts", _corner_grid(G // 2, lo + half, hi - half).reshape(-1, 2))
         self.register_buffer("outer_pts", _corner_grid(c.outer_grid, -1 + half, 1 - half).reshape(-1, 2))
         self.register_buffer("up_win", _corner_grid(win, -1.0, 1.0)[None])
         ex, ey = c.eye_patch
@@ -283,10 +291,7 @@ class ImplicitWarpEngine(torch.nn.Module):
 
         # attention of each query location over the target keypoints (squared distances, one fused op)
         d2 = torch.addmm((P * P).sum(1, keepdim=True) + (tgt * tgt).sum(1)[None], P, tgt.t(), alpha=-2.0)
-        # selection neighbourhood (grid rows only); clamped: no denormals (10x slower on CPU) and
-        # no empty rows far from every landmark
-        att = (d2[:n_grid] * (-0.5 / c.select_sigma ** 2)).clamp(min=-30.0).exp()
-        w = torch.reciprocal(d2 + c.mls_eps).square()          # unnormalised MLS weights
+        w = torch.reciprocal(d2.add_(c.mls_eps)).square_()      # unnormalised MLS weights (in place: no copies)
 
         # moving-least-squares affine flow into every source: one matmul for all K
         src = src_ctrl                                         # K x C x 2
@@ -314,7 +319,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         eye_flow = _lid_correction(patches, mls_all[n_grid:].view(E, n_eye, K, 2), tgt_all, src_lmk,
                                    self.i_upper, self.i_lower, self.i_brow, c.lid_band, c.lid_margin)
         eye_flow = eye_flow.permute(1, 0, 3, 2).reshape(K, E, 2, ey, ex)
-        P, mls, d2 = P_grid, mls_all[:n_grid], d2[:n_grid]
+        P, mls = P_grid, mls_all[:n_grid]
 
         # outside the face: the head's rigid motion, fading to no motion towards the crop border
         # (the head outline's upper half: the jaw opens, and nose/eyes shift more than the skull
@@ -335,11 +340,16 @@ class ImplicitWarpEngine(torch.nn.Module):
             return rigid * (1 - still) + pts[:, None, :] * still       # N x k x 2
 
         outer = outer_flow(P, K)
-        face = soft_polygon_mask(P, centre + (oval - centre) * c.face_dilate, c.edge_width)[:, None, None]
+        Ph, Gh = self.half_pts, G // 2
+        face = soft_polygon_mask(Ph, centre + (oval - centre) * c.face_dilate, c.edge_width)
+        face = _upsample(face.view(1, 1, Gh, Gh), G).view(-1, 1, 1)
         flow = face * mls + (1 - face) * outer
         flow_k = flow.permute(1, 0, 2).reshape(K, G, G, 2)
 
-        # which source explains each location best: local residual variance after rigid alignment
+        # which source explains each location best: local residual variance after rigid alignment;
+        # the neighbourhood is clamped: no denormals (10x slower on CPU), no empty rows far from landmarks
+        d2h = torch.addmm((Ph * Ph).sum(1, keepdim=True) + (tgt * tgt).sum(1)[None], Ph, tgt.t(), alpha=-2.0)
+        att = (d2h * (-0.5 / c.select_sigma ** 2)).clamp(min=-30.0).exp()
         a2, b2, ms2, md2 = _similarity(src_lmk[:, self.i_stable], tgt_all[self.i_stable][None].expand(K, -1, -1))
         resid = _apply_similarity(src_ctrl, a2, b2, ms2, md2) - tgt[None]          # K x C x 2
         r_feats = torch.cat([torch.ones_like(cx), resid.permute(1, 0, 2).reshape(-1, 2 * K),
@@ -347,8 +357,8 @@ class ImplicitWarpEngine(torch.nn.Module):
         rr = att @ r_feats
         rr = rr[:, 1:] / rr[:, 0:1]
         mean = rr[:, : 2 * K].view(-1, K, 2)
-        var = rr[:, 2 * K:] - (mean * mean).sum(-1)                                      # G^2 x K
-        score = -var / c.temperature
+        var = rr[:, 2 * K:] - (mean * mean).sum(-1)                                      # Gh^2 x K
+        score = _upsample(var.t().reshape(1, K, Gh, Gh), G).reshape(K, -1).t() * (-1.0 / c.temperature)
 
         inside_mouth = soft_polygon_mask(P, tgt_all[self.i_mouth], c.edge_width * 0.5)[:, None]
         src_mouth = F.grid_sample(src_mouth, flow_k / self.win_half, align_corners=True).view(K, -1).t()
