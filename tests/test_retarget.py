@@ -1,0 +1,77 @@
+"""Motion transfer: the driver's change of expression and head pose lands on the avatar's own face."""
+import numpy as np
+
+from engines import topology as topo
+from realtime.retarget import RetargetConfig, Retargeter
+
+
+def face_cloud():
+    """A driver's neutral face in pixels (478 x 2), lids and lips in order."""
+    rng = np.random.default_rng(3)
+    u = rng.uniform(-1.2, 1.2, 478)
+    v = rng.uniform(-1.4, 1.4, 478)
+    for up, lo in topo.LID_PAIRS + topo.LIP_PAIRS:     # upper lids and lips above the lower ones
+        if v[up] > v[lo]:
+            v[up], v[lo] = v[lo], v[up]
+    return np.stack([320 + 80 * u, 240 + 90 * v], 1)
+
+
+def avatar_of(ref_px, angle_deg=0.0, scale=1 / 200.0):
+    """Another face: the driver's shape rotated, scaled and moved into normalised crop coordinates
+    with a different mouth width (its own shape must survive the transfer)."""
+    a = np.radians(angle_deg)
+    R = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    out = (ref_px - ref_px.mean(0)) @ R.T * scale + np.array([0.02, -0.05])
+    out[61, 0] -= 0.05
+    out[291, 0] += 0.05
+    return out
+
+
+def moved(ref, idx, dx=0.0, dy=0.0):
+    cur = ref.copy()
+    cur[idx, 0] += dx
+    cur[idx, 1] += dy
+    return cur
+
+
+def test_expression_moves_only_what_the_driver_moved_scaled_to_the_avatar():
+    ref = face_cloud()
+    avatar = avatar_of(ref)
+    rt = Retargeter(avatar)
+    rt.calibrate(ref)
+    still = rt(ref)
+    assert np.abs(still - avatar).max() < 1e-5              # neutral driver -> the avatar's own face
+    drop = rt(moved(ref, [14, 17], dy=20.0))                 # the driver's lower lip drops 20 px
+    assert np.allclose(drop[[14, 17], 1] - still[[14, 17], 1], 20.0 / 200.0, atol=1e-4)
+    others = np.setdiff1d(np.arange(478), [14, 17])
+    assert np.abs(drop[others] - still[others]).max() < 1e-5
+    half = Retargeter(avatar, RetargetConfig(expression=0.5))
+    half.calibrate(ref)
+    assert np.allclose(half(moved(ref, [14, 17], dy=20.0))[[14, 17], 1] - still[[14, 17], 1], 0.05, atol=1e-4)
+
+
+def test_head_motion_follows_the_driver_and_can_be_switched_off():
+    ref = face_cloud()
+    avatar = avatar_of(ref)
+    c = ref.mean(0)
+    a = np.radians(8)
+    tilt = (ref - c) @ np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]).T + c
+    rt = Retargeter(avatar)
+    rt.calibrate(ref)
+    got = rt(tilt)
+    # the avatar tilts by the same 8 degrees about its own centre
+    g, av = got - got.mean(0), avatar - avatar.mean(0)
+    ang = np.degrees(np.arctan2((av[:, 0] * g[:, 1] - av[:, 1] * g[:, 0]).sum(), (av * g).sum()))
+    assert abs(ang - 8) < 0.1
+    off = Retargeter(avatar, RetargetConfig(head_motion=False))
+    off.calibrate(ref)
+    assert np.abs(off(tilt) - avatar).max() < 1e-4
+
+
+def test_lids_never_cross():
+    ref = face_cloud()
+    rt = Retargeter(avatar_of(ref))
+    rt.calibrate(ref)
+    up, lo = topo.LID_PAIRS[3]
+    out = rt(moved(ref, [up], dy=200.0))                    # a tracking glitch: the upper lid far below
+    assert out[up, 1] <= out[lo, 1]
