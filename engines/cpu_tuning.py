@@ -1,5 +1,12 @@
 """Process settings that make the CPU engine fast.
 
+Threads: the attention stage is a few hundred small tensor ops; with two OpenMP threads each op
+ends in a barrier, and on a 2-core machine that barrier either spins (fast alone, 2-3x slower as
+soon as anything else runs: measured 9.9 -> 29.7 ms at 256 with one busy process beside it) or
+sleeps (OMP_WAIT_POLICY=PASSIVE: 11.8-19.1 ms). One torch thread measured 10.9-11.7 ms either way,
+and leaves the other core to MediaPipe, capture and the window. The full-resolution stage runs in
+OpenCV's own thread pool regardless.
+
 glibc hands every allocation above its mmap threshold back to the kernel when it is freed, so each
 frame's few-megabyte temporaries page-fault in afresh: on a 2-core CPU the attention's elementwise
 passes ran ~3x slower for it (measured 7.7 vs 2.2 ms per frame at 512). Keeping freed memory in
@@ -8,6 +15,7 @@ the heap makes the working set settle after the first frames (resident memory st
 import ctypes
 import ctypes.util
 import logging
+import os
 import sys
 
 log = logging.getLogger(__name__)
@@ -33,3 +41,8 @@ def keep_heap() -> bool:
     if not ok:
         log.debug("malloc tuning not available on this C library")
     return ok
+
+
+def engine_threads() -> int:
+    """torch intra-op threads for the CPU engine: one per four cores, at least one, at most four."""
+    return max(1, min(4, (os.cpu_count() or 1) // 4))

@@ -46,8 +46,7 @@ class TorchPredictor(Predictor):
 
     def __init__(self, config: WarpConfig, threads: int = None):
         super().__init__(config)
-        if threads:
-            torch.set_num_threads(threads)
+        torch.set_num_threads(threads or cpu_tuning.engine_threads())
         torch.set_flush_denormal(True)      # denormal floats are ~10x slower on x86 CPUs
         cpu_tuning.keep_heap()
         self.engine = ImplicitWarpEngine(config).eval()

@@ -41,6 +41,34 @@ class FrameResult:
     timings_ms: dict = field(default_factory=dict)
 
 
+@dataclass
+class Tracked:
+    """The driver side of one frame: what track() hands to render()."""
+    driver_lmk: np.ndarray               # 478 x 3 pixels, or None when no face was found
+    target: np.ndarray                   # 478 x 2 engine input, or None (the avatar holds its pose)
+    timings_ms: dict = field(default_factory=dict)
+
+
+class TrackAhead:
+    """Runs track() of the next frame on a worker thread while the caller renders the current one.
+
+    On a 2-core CPU MediaPipe (one core) and the engine (one torch thread, `engines/cpu_tuning.py`)
+    then run side by side: the frame rate is set by the slower of the two, not their sum. One
+    worker, so frames are tracked in order (MediaPipe's tracking mode needs that)."""
+
+    def __init__(self, processor: "FrameProcessor"):
+        from concurrent.futures import ThreadPoolExecutor
+        self.processor = processor
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="avatarcam-track")
+
+    def submit(self, frame_bgr, t: float):
+        """A future of processor.track(frame_bgr, t)."""
+        return self._pool.submit(self.processor.track, frame_bgr, t)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
 class FrameProcessor:
     """Owns MediaPipe, the engine and the paste-back for one avatar set. One thread at a time.
 
@@ -92,28 +120,41 @@ class FrameProcessor:
         self._calibrate_next = True
 
     def process(self, frame_bgr, t: float) -> FrameResult:
-        timings = {}
+        """One frame, serially: track() then render()."""
+        return self.render(self.track(frame_bgr, t))
+
+    def track(self, frame_bgr, t: float) -> Tracked:
+        """Landmarks, smoothing, calibration and retargeting: the driver side. It shares no state with
+        render(), so the next frame's track() may run on another thread while this one renders."""
         t0 = time.perf_counter()
         lmk = self.tracker.detect(frame_bgr) if frame_bgr is not None else None
         t1 = time.perf_counter()
-        timings["landmarks"] = (t1 - t0) * 1e3
-        if lmk is not None:
-            lmk_s = self._smooth(lmk, t)
-            if self._calibrate_next:
-                self.retarget.calibrate(lmk_s)
-                self._calibrate_next = False
-            tgt = self.retarget(lmk_s)
-            t2 = time.perf_counter()
+        timings = {"landmarks": (t1 - t0) * 1e3}
+        if lmk is None:
+            self.filter.reset()
+            return Tracked(None, None, timings)
+        lmk_s = self._smooth(lmk, t)
+        if self._calibrate_next:
+            self.retarget.calibrate(lmk_s)
+            self._calibrate_next = False
+        target = self.retarget(lmk_s)
+        timings["retarget"] = (time.perf_counter() - t1) * 1e3
+        return Tracked(lmk, target, timings)
+
+    def render(self, tracked: Tracked) -> FrameResult:
+        """Engine, paste-back, label + watermark: the avatar side."""
+        timings = dict(tracked.timings_ms)
+        t2 = time.perf_counter()
+        if tracked.target is not None:
+            tgt = tracked.target
             crop = self.predictor.render_bgr(tgt) if self.composer is None else self.predictor.render_tensor(tgt)
             self._sync()
-            t3 = time.perf_counter()
-            timings["retarget"] = (t2 - t1) * 1e3
-            timings["engine"] = (t3 - t2) * 1e3
             self._last_crop = crop
+            t3 = time.perf_counter()
+            timings["engine"] = (t3 - t2) * 1e3
         else:
             # no face: the avatar holds its last pose; the driver image never reaches the output
-            self.filter.reset()
-            t3 = time.perf_counter()
+            t3 = t2
         if self.composer is None:      # host: cv2 paste-back, then label + watermark in place
             full = self.paste(self._last_crop)
             t4 = time.perf_counter()
@@ -125,7 +166,7 @@ class FrameProcessor:
             full = self.composer.finish(full)
         timings["paste"] = (t4 - t3) * 1e3
         timings["label"] = (time.perf_counter() - t4) * 1e3
-        return FrameResult(full, lmk is not None, lmk, timings)
+        return FrameResult(full, tracked.target is not None, tracked.driver_lmk, timings)
 
     def _sync(self) -> None:
         if self.sync_stages and self.composer is not None:

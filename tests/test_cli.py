@@ -221,3 +221,20 @@ def test_outputs_are_c2pa_signed_and_tied_to_the_consent_record(media, tmp_path)
     assert status["digital_source_type"].endswith("trainedAlgorithmicMedia")
     record = ConsentStore.default().find_valid([hash_image_file(media["base"])], scope="animate")
     assert status["consent_record_sha256"] == record.record_hash
+
+
+def test_bench_prints_every_stage_and_the_fps(media, capsys):
+    """`run.py bench` on the built-in demo motion: one row per (size, K) with every stage's time and
+    the two frame rates, all positive numbers."""
+    assert run.main(["bench", "--size", "256", "--sources", "2", "--frames", "24", "--backend", "torch"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| 256 | 2 |")]
+    assert len(rows) == 1, out
+    cells = [c.strip() for c in rows[0].strip("|").split("|")]
+    header = next(line for line in out.splitlines() if line.startswith("| size |"))
+    names = [c.strip() for c in header.strip("|").split("|")]
+    values = dict(zip(names, cells))
+    for stage in ("landmarks ms", "engine ms", "paste ms", "label ms", "encode ms"):
+        assert float(values[stage]) > 0, (stage, values)
+    assert float(values["path fps"]) > 1 and float(values["all fps"]) > 1
+    assert values["backend"].startswith("torch")

@@ -45,6 +45,37 @@ def test_expression_strength_applies_live(processor):
     assert m_full > m_weak + 0.1, f"mouth {m_full:.2f} at strength 1 vs {m_weak:.2f} at 0.3"
 
 
+def test_tracking_ahead_on_a_worker_gives_the_frames_of_the_serial_path():
+    """track() of frame n+1 runs on a worker thread while frame n renders (the live app and bench do
+    this): the frames must be exactly those of process() one by one, held poses included."""
+    from realtime.pipeline import TrackAhead
+    tracker = FaceTracker(static=True)
+    avatar = avatar_from_arrays([("sample", sf.render(size=256, width=320))], 256, tracker)
+    tracker.close()
+    frames = [sf.render(size=256, who=sf.OTHER, **sf.demo_motion(i / 10)) if i % 7 != 3 else
+              np.zeros((256, 256, 3), np.uint8) for i in range(16)]
+
+    def make():
+        from realtime.provenance.labeller import Labeller as L
+        return FrameProcessor(avatar, PipelineConfig(size=256, backend="torch"), L(session_id="a1b2c3"))
+
+    serial_proc, ahead_proc = make(), make()
+    serial = [serial_proc.process(f, i / 30).output_bgr for i, f in enumerate(frames)]
+    ahead = TrackAhead(ahead_proc)
+    futures = [ahead.submit(f, i / 30) for i, f in enumerate(frames)]      # all queued at once
+    overlapped = []
+    for fut in futures:
+        res = ahead_proc.render(fut.result())
+        overlapped.append(res.output_bgr)
+        assert set(res.timings_ms) >= {"landmarks", "paste", "label"}
+    ahead.close()
+    serial_proc.close()
+    ahead_proc.close()
+    assert len(set(map(bytes, serial))) > 8                                # the avatar really moved
+    for i, (a, b) in enumerate(zip(serial, overlapped)):
+        assert np.array_equal(a, b), f"frame {i} differs"
+
+
 MEMORY_SCRIPT = """
 import sys
 from realtime import synthetic_face as sf
