@@ -56,14 +56,15 @@ class TrackAhead:
     then run side by side: the frame rate is set by the slower of the two, not their sum. One
     worker, so frames are tracked in order (MediaPipe's tracking mode needs that)."""
 
-    def __init__(self, processor: "FrameProcessor"):
+    def __init__(self, processor: "FrameProcessor" = None):
         from concurrent.futures import ThreadPoolExecutor
         self.processor = processor
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="avatarcam-track")
 
-    def submit(self, frame_bgr, t: float):
-        """A future of processor.track(frame_bgr, t)."""
-        return self._pool.submit(self.processor.track, frame_bgr, t)
+    def submit(self, *args):
+        """submit(frame, t) or submit(processor, frame, t): a future of processor.track(frame, t)."""
+        processor, frame_bgr, t = args if len(args) == 3 else (self.processor, *args)
+        return self._pool.submit(processor.track, frame_bgr, t)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

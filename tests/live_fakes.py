@@ -86,9 +86,18 @@ class FakeProcessor:
         pass
 
     def process(self, frame, t):
-        if self.delay_s:
-            time.sleep(self.delay_s)
+        return self.render(self.track(frame, t))
+
+    def track(self, frame, t):
+        from realtime.pipeline import Tracked
         face = frame is not None and float(frame.mean()) > 30
+        return Tracked(np.zeros((478, 3), np.float32) if face else None,
+                       np.zeros((478, 2), np.float32) if face else None, {})
+
+    def render(self, tracked):
+        if self.delay_s:
+            time.sleep(self.delay_s)                 # the slow "engine"
+        face = tracked.target is not None
         if face:
             self.count += 1
             self.last_pose = self.count

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..pipeline import TrackAhead
 from .events import ERROR, EventQueue
 from .mailbox import LatestValue, Mailbox
 from .stats import LiveStats
@@ -54,6 +55,9 @@ class ProcessingThread(threading.Thread):
         self.avatar = None
         self.live_changes = {}
         self._last_error = ("", 0.0)
+        # landmarks of the next frame run on a worker while this thread renders the current one
+        self._ahead = TrackAhead()
+        self._pending = None           # (future of processor.track, (frame, t_cap)) awaiting render
 
     def submit(self, *command) -> None:
         self.commands.put(command)
@@ -63,8 +67,20 @@ class ProcessingThread(threading.Thread):
         self.commands.put(("wake",))
 
     # -- commands (this thread only) ----------------------------------------------------------------
+    def _drop_pending(self) -> None:
+        """Forget the frame being tracked (its processor is about to go); wait until the worker has
+        let go of that processor's tracker first."""
+        if self._pending is not None:
+            try:
+                self._pending[0].result()
+            except Exception:
+                pass
+            self._pending = None
+
     def _handle(self, cmd) -> None:
         kind = cmd[0]
+        if kind in ("swap", "clear"):
+            self._drop_pending()
         if kind == "swap":
             _, proc, avatar = cmd
             if self.live_changes:
@@ -97,11 +113,18 @@ class ProcessingThread(threading.Thread):
             log.warning("%s", message, exc_info=True)
             self.events.post("error", message, ERROR)
 
-    def _process(self, item, _unused) -> None:
+    def _process(self, item, tracked_future) -> None:
+        """Render and publish one frame; its landmarks come from the worker (tracked_future) or, for
+        the held placeholder after a swap, are made here."""
         frame, t_cap = item if item is not None else (None, None)
         t0 = time.perf_counter()
         try:
-            res = self.processor.process(frame, t_cap if t_cap is not None else time.monotonic())
+            if tracked_future is None:
+                res = self.processor.process(frame, t_cap if t_cap is not None else time.monotonic())
+            else:
+                tracked = tracked_future.result()
+                t0 -= sum(tracked.timings_ms.values()) / 1e3     # count the worker's share too
+                res = self.processor.render(tracked)
             out = res.output_bgr
             if not isinstance(out, np.ndarray) or out.dtype != np.uint8 or out.ndim != 3:
                 raise ValueError(f"processor returned {type(out).__name__}, expected a BGR frame")
@@ -126,18 +149,26 @@ class ProcessingThread(threading.Thread):
                         break
                 if self._stop_evt.is_set():
                     break
-                item = self.mailbox.take(timeout=0.05)
-                if item is None:
-                    continue
-                if self.processor is None:
+                # with a frame already being tracked, only look for the next one (no wait)
+                item = self.mailbox.take(timeout=0.0 if self._pending is not None else 0.05)
+                if item is not None and self.processor is None:
                     frame, _ = item
                     self.preview.publish(PreviewFrame(frame, None, None, False))
                     continue
-                self._process(item, None)
+                nxt = None
+                if item is not None:
+                    frame, t_cap = item
+                    nxt = (self._ahead.submit(self.processor, frame, t_cap), item)
+                if self._pending is not None:
+                    fut, pending_item = self._pending
+                    self._process(pending_item, fut)          # overlaps with nxt's landmarks
+                self._pending = nxt
         except Exception as exc:
             log.exception("processing thread failed")
             self.events.post("error", f"The processing thread stopped: {exc}", ERROR)
         finally:
+            self._drop_pending()
+            self._ahead.close()
             if self.processor is not None:
                 try:
                     self.processor.close()
