@@ -16,6 +16,21 @@ def bgr_to_qimage(frame_bgr: np.ndarray) -> QImage:
     return QImage(a.data, w, h, a.strides[0], QImage.Format_BGR888).copy()
 
 
+def fit_down(frame_bgr: np.ndarray, s: float) -> np.ndarray:
+    """Downscale by s <= 1 for display: exact halvings with INTER_AREA, then bilinear (no aliasing to
+    speak of). INTER_AREA at a non-integer factor costs 2.7 ms for a 720p frame, this 0.4 ms: it runs
+    30 times a second per view on the UI thread."""
+    if s >= 0.999:
+        return frame_bgr
+    h, w = frame_bgr.shape[:2]
+    size = (max(1, int(w * s)), max(1, int(h * s)))
+    while s < 0.5 and frame_bgr.shape[1] >= 4 and frame_bgr.shape[0] >= 4:
+        hh, ww = frame_bgr.shape[:2]
+        frame_bgr = cv2.resize(frame_bgr, (ww // 2, hh // 2), interpolation=cv2.INTER_AREA)
+        s *= 2
+    return cv2.resize(frame_bgr, size, interpolation=cv2.INTER_LINEAR)
+
+
 class FrameView(QWidget):
     def __init__(self, placeholder_title: str, placeholder_text: str = "", parent=None, aspect: float = 16 / 9):
         super().__init__(parent)
@@ -23,6 +38,9 @@ class FrameView(QWidget):
         self.title = ""                 # painted just above the card
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.setMinimumSize(160, 120)
+        # it paints every pixel itself (background first): Qt then skips repainting the styled parent
+        # behind it 30 times a second per view, which cost more than the frames themselves
+        self.setAttribute(Qt.WA_OpaquePaintEvent)
         self._image = None
         self._scale = 1.0
         self._offset = (0, 0)
@@ -54,8 +72,7 @@ class FrameView(QWidget):
         h, w = frame_bgr.shape[:2]
         dpr = self.devicePixelRatioF()
         s = min(self.width() * dpr / w, self.height() * dpr / h, 1.0)
-        small = frame_bgr if s >= 0.999 else cv2.resize(frame_bgr, (max(1, int(w * s)), max(1, int(h * s))),
-                                                         interpolation=cv2.INTER_AREA)
+        small = fit_down(frame_bgr, s)
         self._image = bgr_to_qimage(small)
         self._image.setDevicePixelRatio(1.0)
         self._src_size = (w, h)
@@ -80,6 +97,7 @@ class FrameView(QWidget):
 
     def paintEvent(self, event):
         p = QPainter(self)
+        p.fillRect(self.rect(), QColor(theme.BG))
         p.setRenderHint(QPainter.SmoothPixmapTransform)
         p.setRenderHint(QPainter.Antialiasing)
         target = self._target_rect()
