@@ -4,7 +4,7 @@ Inputs (all float32, static shapes):
     tgt_lmk   478 x 2           driving landmarks, normalised crop coordinates (per frame)
     src_rgb   K x 3 x S x S     source crops, RGB in [0, 1]              \
     src_ctrl  K x C x 2         source control points                     | source-side tensors: made by
-    src_lmk   K x 468 x 2       source mesh landmarks                     | ImplicitWarpEngine.set_sources,
+    src_lmk   K x 478 x 2       source landmarks (mesh and irises)        | ImplicitWarpEngine.set_sources,
     src_mouth K x 1 x G x G     source mouth masks                       /  bound once per avatar set
 Output:
     frame     1 x 3 x S x S     RGB in [0, 1]

@@ -42,6 +42,7 @@ class WarpConfig:
     lid_margin: float = 0.06   # how far past the source lid landmarks a closing lid reaches (eye widths)
     eye_box: tuple = (0.8, 0.6)   # half width / half height of the fine eye patch, in eye widths
     eye_patch: tuple = (24, 18)   # cells of the fine eye patch (x, y)
+    gaze_limit: float = 0.3    # largest iris shift, in eye widths
     mouth_penalty: float = 8.0
     null_score: float = -3.0
     cavity_rgb: tuple = (0.20, 0.08, 0.09)
@@ -111,7 +112,7 @@ def _curve_y(xq: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor) -> torch.Tens
     return (y * inside).sum(-2)
 
 
-def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin):
+def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, gaze):
     """Fold-aware vertical remap around each eye: the band between a target's lids maps onto the
     band between the source's lids, and the skin between brow and upper lid (and below the lower
     lid) stretches to follow, so lids really close while the brows stay put (MLS alone blends the
@@ -119,7 +120,9 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin):
 
     Both eyes at once. P: E x N x 2 target points of each eye's patch, flow: E x N x K x 2 (MLS,
     source coords), tgt: 468 x 2, src: K x 468 x 2; upper, lower, brow: E x n index tensors ordered
-    by increasing x. Returns E x K x N x 2.
+    by increasing x. gaze: E x K x 2, how far source k's iris sits from where the lid remap alone
+    would read it (source coords): inside the eye opening the read position moves by that much, so
+    the avatar's irises follow the driver's. Returns E x K x N x 2.
     """
     xs = flow[..., 0].transpose(1, 2)                          # E x K x N
     ys = flow[..., 1].transpose(1, 2)
@@ -154,7 +157,12 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin):
     wy = torch.minimum((py - (t_br - fade)) / fade, (bot_t - py) / (0.4 * H)).clamp(0.0, 1.0)
     w = wx * wy
     w = w * w * (3 - 2 * w)
-    return torch.stack([xs, ys + w * (mapped - ys)], -1)
+    ys = ys + w * (mapped - ys)
+    # gaze: inside the opening (fading towards the lids and the corners) read the iris where it is
+    open_v = (torch.minimum(py - t_up, t_lo - py) / (0.3 * gap_t)).clamp(0.0, 1.0)
+    open_h = ((0.5 - (px - xc).abs() / width_t) / 0.2).clamp(0.0, 1.0)
+    g = (open_v * open_h)[..., None] * gaze[:, :, None, :]                 # E x K x N x 2
+    return torch.stack([xs, ys], -1) + g
 
 
 def _upsample(x: torch.Tensor, n: int) -> torch.Tensor:
@@ -225,7 +233,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         self.register_buffer("src_rgb", torch.zeros(K, 3, S, S))
         self._ctrl = topo.CONTROL
         self.register_buffer("src_ctrl", torch.zeros(K, len(self._ctrl), 2))
-        self.register_buffer("src_lmk", torch.zeros(K, topo.NUM_MESH, 2))
+        self.register_buffer("src_lmk", torch.zeros(K, topo.NUM_LANDMARKS, 2))   # mesh + irises
         self.register_buffer("src_mouth", torch.zeros(K, 1, G, G))
         idx = lambda *lists: torch.tensor(lists, dtype=torch.long)  # noqa: E731
         for name, ids in (("ctrl", self._ctrl), ("stable", topo.STABLE), ("oval", topo.FACE_OVAL),
@@ -236,6 +244,8 @@ class ImplicitWarpEngine(torch.nn.Module):
         self.register_buffer("i_lower", idx(topo.RIGHT_EYE_LOWER, topo.LEFT_EYE_LOWER[::-1]), persistent=False)
         self.register_buffer("i_brow", idx(topo.RIGHT_BROW_LOWER, topo.LEFT_BROW_LOWER[::-1]), persistent=False)
         self.register_buffer("i_eye", torch.cat([self.i_upper, self.i_lower], 1), persistent=False)
+        self.register_buffer("i_iris", torch.tensor([topo.RIGHT_IRIS_CENTER, topo.LEFT_IRIS_CENTER]),
+                             persistent=False)
 
     # ---- once per avatar set -------------------------------------------------------------
     @torch.no_grad()
@@ -247,7 +257,9 @@ class ImplicitWarpEngine(torch.nn.Module):
             raise ValueError(f"expected sources of shape {(K, 3, c.size, c.size)}, got {tuple(rgb_kchw.shape)}")
         if lmk_kn2.shape[0] != K or lmk_kn2.shape[-1] != 2:
             raise ValueError(f"expected landmarks K x 478 x 2, got {tuple(lmk_kn2.shape)}")
-        lmk = lmk_kn2[:, : topo.NUM_MESH].float().to(self.src_lmk.device)
+        if lmk_kn2.shape[1] != topo.NUM_LANDMARKS:
+            raise ValueError(f"expected K x {topo.NUM_LANDMARKS} x 2 landmarks (mesh and irises), got {tuple(lmk_kn2.shape)}")
+        lmk = lmk_kn2[:, :, :2].float().to(self.src_lmk.device)
         self.src_rgb.copy_(rgb_kchw.float())
         self.src_lmk.copy_(lmk)
         self.src_ctrl.copy_(lmk[:, self.i_ctrl])
@@ -263,7 +275,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         """The per-frame graph with the source-side tensors passed in (what ONNX export sees).
 
         tgt_lmk: 478 x 2 (or x 3); src_rgb: K x 3 x S x S; src_ctrl: K x C x 2;
-        src_lmk: K x 468 x 2; src_mouth: K x 1 x G x G. Returns 1 x 3 x S x S RGB in [0, 1].
+        src_lmk: K x 478 x 2; src_mouth: K x 1 x G x G. Returns 1 x 3 x S x S RGB in [0, 1].
         """
         return self.compose(self.coarse(tgt_lmk, src_ctrl, src_lmk, src_mouth), src_rgb)
 
@@ -286,7 +298,9 @@ class ImplicitWarpEngine(torch.nn.Module):
         eye_box = torch.cat([centre_e, half_e], 1)            # E x 4
         patches = centre_e[:, None] + self.eye_unit[None] * half_e[:, None]   # E x N_e x 2
         E, n_eye = patches.shape[:2]
-        P = torch.cat([P_grid, patches.reshape(-1, 2)], 0)
+        # and the target irises: where the eye motion alone would read each source there
+        iris_t = tgt_lmk[self.i_iris, :2].float()                           # E x 2
+        P = torch.cat([P_grid, patches.reshape(-1, 2), iris_t], 0)
         n_grid = P_grid.shape[0]
 
         # attention of each query location over the target keypoints (squared distances, one fused op)
@@ -316,8 +330,14 @@ class ImplicitWarpEngine(torch.nn.Module):
         uy = dy * sxx - dx * sxy
         mls_all = ux[:, :, None] * xq + uy[:, :, None] * yq + q    # (G^2 + patches) x K x 2
         ex, ey = c.eye_patch
-        eye_flow = _lid_correction(patches, mls_all[n_grid:].view(E, n_eye, K, 2), tgt_all, src_lmk,
-                                   self.i_upper, self.i_lower, self.i_brow, c.lid_band, c.lid_margin)
+        # gaze: where each source's iris is minus where the MLS flow reads at the target iris,
+        # at most a third of the eye's width (a tracking glitch must not tear the eye)
+        n_e = n_grid + E * n_eye
+        gaze = src_lmk[:, self.i_iris].transpose(0, 1) - mls_all[n_e:].view(E, K, 2)
+        limit = (width_e[:, None, None] * c.gaze_limit)
+        gaze = torch.maximum(torch.minimum(gaze, limit), -limit)
+        eye_flow = _lid_correction(patches, mls_all[n_grid:n_e].view(E, n_eye, K, 2), tgt_all, src_lmk,
+                                   self.i_upper, self.i_lower, self.i_brow, c.lid_band, c.lid_margin, gaze)
         eye_flow = eye_flow.permute(1, 0, 3, 2).reshape(K, E, 2, ey, ex)
         P, mls = P_grid, mls_all[:n_grid]
 

@@ -58,6 +58,14 @@ def eye_openness(lmk: np.ndarray) -> float:
     return float((r + left) / 2)
 
 
+def gaze_x(lmk: np.ndarray) -> float:
+    """Horizontal iris position within the eyes, from each eye's corner on the picture's left (0) to
+    the one on its right (1), averaged over both eyes: ~0.5 looking ahead."""
+    right = (lmk[RIGHT_IRIS_CENTER, 0] - lmk[33, 0]) / (lmk[133, 0] - lmk[33, 0] + 1e-6)
+    left = (lmk[LEFT_IRIS_CENTER, 0] - lmk[362, 0]) / (lmk[263, 0] - lmk[362, 0] + 1e-6)
+    return float((right + left) / 2)
+
+
 def inter_ocular(lmk: np.ndarray) -> float:
     return float(np.linalg.norm(lmk[RIGHT_IRIS_CENTER, :2] - lmk[LEFT_IRIS_CENTER, :2]))
 

@@ -32,10 +32,12 @@ OTHER = Identity(skin_bgr=(95, 120, 165), hair_bgr=(30, 30, 30), iris_bgr=(40, 6
 
 
 def render(mouth: float = 0.0, eyes: float = 1.0, yaw: float = 0.0, pitch: float = 0.0,
-           size: int = 512, who: Identity = SAMPLE, seed: int = 0, width: int = None) -> np.ndarray:
+           size: int = 512, who: Identity = SAMPLE, seed: int = 0, width: int = None,
+           gaze: float = 0.0) -> np.ndarray:
     """BGR uint8 image (size x size, or width x size with the face centred).
 
-    mouth in [0, 1] (closed..wide open), eyes in [0, 1] (closed..open), yaw/pitch in [-1, 1].
+    mouth in [0, 1] (closed..wide open), eyes in [0, 1] (closed..open), yaw/pitch in [-1, 1],
+    gaze in [-1, 1] (irises towards the picture's left..right).
     """
     H = W = 512
     img = np.zeros((H, W, 3), np.float32)
@@ -71,9 +73,10 @@ def render(mouth: float = 0.0, eyes: float = 1.0, yaw: float = 0.0, pitch: float
         ell((ex, ey), (22 * who.eye_size, h), (240, 242, 245))
         if eyes > 0.2:
             r = min(9.5, h)
-            cv2.circle(img, (int(ex + yaw * 4), int(ey)), int(r), who.iris_bgr, -1, cv2.LINE_AA)
-            cv2.circle(img, (int(ex + yaw * 4), int(ey)), int(min(4.5, h)), (15, 15, 20), -1, cv2.LINE_AA)
-            cv2.circle(img, (int(ex + yaw * 4 + 3), int(ey - 3)), 2, (250, 250, 250), -1, cv2.LINE_AA)
+            ix = ex + yaw * 4 + gaze * 10 * who.eye_size
+            cv2.circle(img, (int(ix), int(ey)), int(r), who.iris_bgr, -1, cv2.LINE_AA)
+            cv2.circle(img, (int(ix), int(ey)), int(min(4.5, h)), (15, 15, 20), -1, cv2.LINE_AA)
+            cv2.circle(img, (int(ix + 3), int(ey - 3)), 2, (250, 250, 250), -1, cv2.LINE_AA)
         ell((ex, ey), (23 * who.eye_size, h + 1), (60, 60, 80), 2)                                   # lashes
     nose = np.array([[fx, fy - 10], [fx - 12 + yaw * 8, fy + 38], [fx + 12 + yaw * 8, fy + 38]], np.int32)
     cv2.polylines(img, [nose], False, tuple(float(v) * 0.75 for v in skin), 2, cv2.LINE_AA)

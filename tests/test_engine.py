@@ -52,6 +52,19 @@ def test_engine_opens_the_mouth_when_the_driver_does(tracker):
     assert m_open > 0.35, f"mouth openness {m_open:.2f}: the avatar did not open its mouth"
 
 
+def test_the_avatar_looks_where_the_driver_looks(tracker):
+    """Gaze: the driver's irises move within the eyes, the avatar's follow (one photo, looking ahead)."""
+    avatar, pred = make(tracker, [("neutral", {})])
+    driver = [topo.gaze_x(tracker.detect(sf.render(who=sf.OTHER, gaze=g))) for g in (-1, 0, 1)]
+    out = [topo.gaze_x(tracker.detect(drive(tracker, avatar, pred, gaze=g))) for g in (-1, 0, 1)]
+    assert driver[0] < driver[1] - 0.1 and driver[2] > driver[1] + 0.1        # the test driver does look
+    assert out[0] < out[1] - 0.05 and out[2] > out[1] + 0.05, (driver, out)
+    assert out[2] - out[0] > 0.4 * (driver[2] - driver[0]), (driver, out)
+    e_ahead = topo.eye_openness(tracker.detect(drive(tracker, avatar, pred)))
+    e_side = topo.eye_openness(tracker.detect(drive(tracker, avatar, pred, gaze=1)))
+    assert abs(e_side - e_ahead) < 0.25 * e_ahead                           # the eyes keep their shape
+
+
 def test_engine_closes_the_eyes_when_the_driver_does(tracker):
     avatar, pred = make(tracker, [("neutral", {})])
     e_open = topo.eye_openness(tracker.detect(drive(tracker, avatar, pred)))
