@@ -279,8 +279,13 @@ class ImplicitWarpEngine(torch.nn.Module):
         """
         return self.compose(self.coarse(tgt_lmk, src_ctrl, src_lmk, src_mouth), src_rgb)
 
-    def coarse(self, tgt_lmk, src_ctrl=None, src_lmk=None, src_mouth=None) -> Coarse:
-        """The attention: per grid location, where each source is read and how much it counts."""
+    def coarse(self, tgt_lmk, src_ctrl=None, src_lmk=None, src_mouth=None, face_rows_only: bool = False) -> Coarse:
+        """The attention: per grid location, where each source is read and how much it counts.
+
+        face_rows_only (eager CPU only: data-dependent shapes): solve the MLS flow only on the grid
+        locations inside the face region, where it is used; elsewhere the flow is the rigid outer
+        motion either way, so the result is the same.
+        """
         c = self.config
         src_ctrl = self.src_ctrl if src_ctrl is None else src_ctrl
         src_lmk = self.src_lmk if src_lmk is None else src_lmk
@@ -289,6 +294,14 @@ class ImplicitWarpEngine(torch.nn.Module):
         tgt_all = tgt_lmk[: topo.NUM_MESH, :2].float()
         tgt = tgt_all[self.i_ctrl]                             # C x 2 control points
         P_grid = self.grid_pts                                 # G^2 x 2
+        # the face region (MLS flow inside, the head's rigid motion outside), on the half grid
+        oval = tgt_all[self.i_oval]
+        centre = oval.mean(0, keepdim=True)
+        Ph, Gh = self.half_pts, G // 2
+        face = soft_polygon_mask(Ph, centre + (oval - centre) * c.face_dilate, c.edge_width)
+        face = _upsample(face.view(1, 1, Gh, Gh), G).view(-1, 1, 1)
+        rows = torch.nonzero(face.view(-1) > 0).flatten() if face_rows_only else None
+        P_mls = P_grid if rows is None else P_grid[rows]
         # plus a fine patch over each target eye: a closing lid needs a flow that jumps from
         # skin above to skin below within a pixel or two, finer than the grid's cells
         eye_pts = tgt_all[self.i_eye]                          # E x 2n x 2
@@ -300,8 +313,8 @@ class ImplicitWarpEngine(torch.nn.Module):
         E, n_eye = patches.shape[:2]
         # and the target irises: where the eye motion alone would read each source there
         iris_t = tgt_lmk[self.i_iris, :2].float()                           # E x 2
-        P = torch.cat([P_grid, patches.reshape(-1, 2), iris_t], 0)
-        n_grid = P_grid.shape[0]
+        P = torch.cat([P_mls, patches.reshape(-1, 2), iris_t], 0)
+        n_grid = P_mls.shape[0]
 
         # attention of each query location over the target keypoints (squared distances, one fused op)
         d2 = torch.addmm((P * P).sum(1, keepdim=True) + (tgt * tgt).sum(1)[None], P, tgt.t(), alpha=-2.0)
@@ -345,8 +358,6 @@ class ImplicitWarpEngine(torch.nn.Module):
         # (the head outline's upper half: the jaw opens, and nose/eyes shift more than the skull
         # outline when the head turns, which would drag the hair)
         a, b, ms, md = _similarity(tgt_all[self.i_skull][None].expand(K, -1, -1), src_lmk[:, self.i_skull])
-        oval = tgt_all[self.i_oval]
-        centre = oval.mean(0, keepdim=True)
         radius = (oval - centre).norm(dim=1).mean()
 
         def outer_flow(pts, k):
@@ -360,9 +371,8 @@ class ImplicitWarpEngine(torch.nn.Module):
             return rigid * (1 - still) + pts[:, None, :] * still       # N x k x 2
 
         outer = outer_flow(P, K)
-        Ph, Gh = self.half_pts, G // 2
-        face = soft_polygon_mask(Ph, centre + (oval - centre) * c.face_dilate, c.edge_width)
-        face = _upsample(face.view(1, 1, Gh, Gh), G).view(-1, 1, 1)
+        if rows is not None:
+            mls = outer.index_copy(0, rows, mls)
         flow = face * mls + (1 - face) * outer
         flow_k = flow.permute(1, 0, 2).reshape(K, G, G, 2)
 

@@ -58,7 +58,8 @@ class TorchPredictor(Predictor):
 
     @torch.inference_mode()
     def render_bgr(self, tgt_lmk):
-        return self.composer(self.engine.coarse(torch.as_tensor(np.asarray(tgt_lmk, np.float32))))
+        tgt = torch.as_tensor(np.asarray(tgt_lmk, np.float32))
+        return self.composer(self.engine.coarse(tgt, face_rows_only=True))
 
     @torch.inference_mode()
     def render_reference(self, tgt_lmk):
