@@ -374,6 +374,8 @@ def test_doctor_prints_each_section_and_checks_the_backends(cache_dir, ort, caps
                   "Engine backends"):
         assert f"== {title} ==" in out
     assert f"Python {sys.version.split()[0]}" in out
+    from engines.cpu_tuning import engine_threads
+    assert f"CPU engine: {engine_threads()} torch thread(s)" in out     # bug reports say how it ran
     assert f"torch {torch.__version__}" in out and "onnxruntime " in out
     assert "camera:0 " in out and "camera:3 " in out
     assert "no CUDA device" in out

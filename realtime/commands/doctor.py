@@ -54,8 +54,12 @@ def run(args, out=None) -> int:
 
 # ---- environment -------------------------------------------------------------------------------
 def system_lines():
+    import cv2
+    from engines.cpu_tuning import engine_threads
     return [f"Python {platform.python_version()} ({sys.executable})",
-            f"OS {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPU threads"]
+            f"OS {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPU threads",
+            f"CPU engine: {engine_threads()} torch thread(s) (one per four CPU threads), OpenCV {cv2.getNumThreads()} "
+            f"thread(s), OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}"]
 
 
 def package_lines():
