@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .implicit_warp import Coarse, ImplicitWarpEngine
+from .implicit_warp import Coarse, ImplicitWarpEngine, patch_uv
 
 WEIGHT_EPS = 1e-3     # a source whose weight stays below this everywhere is not sampled
 
@@ -67,9 +67,8 @@ class CpuComposer:
             x0, x1 = max(0, int(to_px(cx - hx))), min(n, int(to_px(cx + hx)) + 2)
             if y1 <= y0 or x1 <= x0:
                 continue
-            u = (eng.up_win[0, y0:y1, x0:x1] * eng.win_half - eye_box[e, :2]) / eye_box[e, 2:]
-            edge = ((1.0 - u.abs().amax(-1)) / 0.3).clamp(0.0, 1.0)
-            out.append((e, (y0, y1, x0, x1), u[None], (edge * edge * (3 - 2 * edge))[None, None]))
+            u, weight = patch_uv(eng.up_win[0, y0:y1, x0:x1] * eng.win_half, eye_box[e])
+            out.append((e, (y0, y1, x0, x1), u[None], weight[None, None]))
         return out
 
     def _flow_rect(self, co: Coarse, k: int, rect, eyes) -> torch.Tensor:

@@ -165,6 +165,14 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, gaze):
     return torch.stack([xs, ys], -1) + g
 
 
+def patch_uv(xy: torch.Tensor, box: torch.Tensor):
+    """Points (... x 2, crop coords) in units of an eye patch (box: ... x 4, centre and half sizes;
+    u in [-1, 1] inside) and the patch's blend weight there (smooth, zero at and beyond its edge)."""
+    u = (xy - box[..., :2]) / box[..., 2:]
+    edge = ((1.0 - u.abs().amax(-1)) / 0.3).clamp(0.0, 1.0)
+    return u, edge * edge * (3 - 2 * edge)
+
+
 def _upsample(x: torch.Tensor, n: int) -> torch.Tensor:
     """1 x C x g x g -> 1 x C x n x n, bilinear between corner-aligned grids over the same span."""
     return F.interpolate(x, size=(n, n), mode="bilinear", align_corners=True)
@@ -418,9 +426,8 @@ class ImplicitWarpEngine(torch.nn.Module):
         """Per eye, window pixels in patch units (u in [-1, 1] inside the patch) and the patch's
         blend weight, over the whole window: E x n x n x 2 and E x 1 x n x n."""
         win_xy = self.up_win[0] * self.win_half                                          # n x n x 2 crop coords
-        u = (win_xy[None] - eye_box[:, None, None, :2]) / eye_box[:, None, None, 2:]
-        edge = ((1.0 - u.abs().amax(-1)) / 0.3).clamp(0.0, 1.0)
-        return u, (edge * edge * (3 - 2 * edge))[:, None]
+        u, weight = patch_uv(win_xy[None], eye_box[:, None, None])
+        return u, weight[:, None]
 
     def compose(self, co: Coarse, src_rgb: torch.Tensor) -> torch.Tensor:
         """Full resolution, static shapes (the exported and CUDA-graph path): the base everywhere,
