@@ -147,10 +147,15 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, gaze):
     Hs = band * width_s
     bot_t, bot_s = t_lo + H, s_lo + Hs
     gap_t = (t_lo - t_up).clamp_min(1e-5)
-    above = s_br + (py - t_br) * (s_up - s_br) / (t_up - t_br).clamp_min(1e-5)
+    # brow to lid: stretch, but a brow pulled down onto the lid (a frown, or a tracking glitch that
+    # puts it below) must not blow the stretch up; above the brow the skin only shifts
+    above = s_br + (py - t_br) * (s_up - s_br) / (t_up - t_br).clamp_min(0.15 * width_t)
+    above = torch.where(py < t_br, s_br + (py - t_br) * (width_s / width_t), above)
     between = s_up + (py - t_up) / gap_t * (s_lo - s_up)
     below = s_lo + (py - t_lo) * (bot_s - s_lo) / (bot_t - t_lo).clamp_min(1e-5)
     mapped = torch.where(py < t_up, above, torch.where(py > t_lo, below, between))
+    # whatever the landmarks do, the remap moves a read position by at most an eye's width
+    mapped = torch.maximum(torch.minimum(mapped, ys + width_s), ys - width_s)
     xc = (tu[..., 0, 0] + tu[..., -1, 0])[..., None] / 2
     wx = ((1.45 - (px - xc).abs() / (width_t / 2)) / 0.4).clamp(0.0, 1.0)
     fade = 0.3 * width_t
@@ -415,8 +420,15 @@ class ImplicitWarpEngine(torch.nn.Module):
         else:
             penalty = torch.full_like(others, -c.base_bias)
         score = score - penalty
-        null = c.null_score - 1e4 * (1 - inside_mouth).clamp(0.0, 1.0) ** 2
+        # the null key (the mouth's cavity) only inside the lip line, fading in over the mask's ramp
+        # there: a cavity switched on per grid cell would show the grid's staircase
+        depth = (2.0 * inside_mouth - 1.0).clamp(0.0, 1.0)
+        null = c.null_score - 1e4 * (depth <= 0).float()
         weights = torch.softmax(torch.cat([score, null], 1), 1)                         # G^2 x (K+1)
+        w_null = weights[:, K:] * depth
+        src_w = weights[:, :K]
+        src_w = src_w + src_w / (src_w.sum(1, keepdim=True) + 1e-6) * (weights[:, K:] - w_null)
+        weights = torch.cat([src_w, w_null], 1)
         weights = weights.t().reshape(1, K + 1, G, G)
         Go = c.outer_grid
         outer_lo = outer_flow(self.outer_pts, 1).reshape(1, Go, Go, 2).permute(0, 3, 1, 2)

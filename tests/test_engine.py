@@ -7,7 +7,7 @@ from engines import topology as topo
 from engines.implicit_warp import ImplicitWarpEngine, WarpConfig
 from engines.predictor import TorchPredictor
 from realtime import synthetic_face as sf
-from realtime.avatar import avatar_from_arrays
+from realtime.avatar import avatar_from_arrays, norm_to_px
 from realtime.quality import psnr
 from realtime.retarget import Retargeter
 from realtime.tracking import FaceTracker
@@ -71,6 +71,40 @@ def test_engine_closes_the_eyes_when_the_driver_does(tracker):
     e_closed = topo.eye_openness(tracker.detect(drive(tracker, avatar, pred, eyes=0.0)))
     # (lids close most of the way; a coarse flow cannot fully fold them yet: see BENCHMARKS.md)
     assert e_closed < 0.7 * e_open, f"eye openness {e_open:.2f} -> {e_closed:.2f}"
+
+
+def test_the_mouth_cavity_fades_in_without_a_staircase(tracker):
+    """One photo with a closed mouth opened by the driver: the cavity (the null key) fills the opening
+    and fades in across the lip line instead of switching on per grid cell (a blocky edge)."""
+    avatar, pred = make(tracker, [("neutral", {})])
+    rt = Retargeter(avatar.lmk_norm[0])
+    rt.calibrate(tracker.detect(sf.render(who=sf.OTHER)))
+    tgt = rt(tracker.detect(sf.render(who=sf.OTHER, mouth=1.0)))
+    co = pred.engine.coarse(torch.from_numpy(tgt).float())
+    null = co.weights[0, -1]                                   # G x G
+    assert null.max() > 0.9                                    # the opening is filled
+    steps = torch.cat([(null[1:] - null[:-1]).abs().flatten(), (null[:, 1:] - null[:, :-1]).abs().flatten()])
+    assert steps.max() < 0.9, f"the cavity switches on within one cell ({steps.max():.2f})"
+
+
+@pytest.mark.parametrize("brow_offset", [0.0, 0.01])
+def test_brows_pulled_onto_the_lids_never_read_outside_the_photo(tracker, brow_offset):
+    """A hard frown (brows down on the upper lids) or a tracking glitch that puts them below: the eye
+    remap stays inside the source photo (outside it reads black) and the eyes stay where they are."""
+    avatar, pred = make(tracker, [("neutral", {})])
+    tgt = avatar.lmk_norm[0][:, :2].copy()
+    for brow, upper in ((topo.RIGHT_BROW_LOWER, topo.RIGHT_EYE_UPPER), (topo.LEFT_BROW_LOWER, topo.LEFT_EYE_UPPER)):
+        tgt[brow, 1] = tgt[upper, 1].min() + brow_offset * 2
+    co = pred.engine.coarse(torch.from_numpy(tgt).float())
+    assert co.eye_flow.abs().max() <= 1.0, "the eye patch reads outside the source photo"
+    out = pred.render_bgr(tgt).astype(np.float32)
+    base = avatar.crops_bgr[0].astype(np.float32)
+    lm = norm_to_px(avatar.lmk_norm[0], S)
+    for eye in (topo.RIGHT_EYE, topo.LEFT_EYE):      # the eyeball and iris, inside the lids
+        (x0, y0), (x1, y1) = lm[eye].min(0), lm[eye].max(0)
+        cx, cy, r = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 4
+        box = (slice(int(cy - r / 2), int(cy + r / 2) + 1), slice(int(cx - r), int(cx + r) + 1))
+        assert psnr(out[box], base[box]) > 16, "the eye itself changed"
 
 
 def test_a_second_source_with_an_open_mouth_supplies_the_mouth(tracker):
