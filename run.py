@@ -13,6 +13,10 @@ import sys
 # tracking, engine and output threads on few cores; spinning OpenMP barriers measured 10x slower
 # engine frames under that contention (BENCHMARKS.md).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# numpy's OpenBLAS on one thread: its calls here are tiny (landmark fits), and after each one an idle
+# OpenBLAS worker spins in sched_yield: 79 s of kernel time in a 113 s live run on 2 cores (strace),
+# CPU the call app beside us needs. With one thread: 12 s.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # subcommand modules; each registers itself with add_parser(subparsers)
 COMMANDS = ["animate", "bench", "evaluate", "verify", "consent", "doctor"]

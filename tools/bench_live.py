@@ -22,11 +22,12 @@ import threading
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+import run  # noqa: E402,F401  the app's process settings (thread pools) before numpy loads
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 
 FIXTURE = ROOT.parent / "shared" / "fixtures" / "d6.mp4"
 
