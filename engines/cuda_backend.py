@@ -109,29 +109,24 @@ class TorchCudaPredictor(Predictor):
             self._use_graph = False
             self._graph = None
 
+    def _run(self, tgt_lmk, caller: str):
+        """One frame on our stream (call inside it): (RGB float, BGR uint8) on the device."""
+        if not self._ready:
+            raise RuntimeError(f"set_sources() must be called before {caller}()")
+        self.io.upload(tgt_lmk, self._tgt)
+        if self._graph is not None:
+            self._graph.replay()
+            return self._graph_rgb, self._graph_out
+        return self._frame()
+
     @torch.no_grad()
     def render_bgr(self, tgt_lmk):
-        if not self._ready:
-            raise RuntimeError("set_sources() must be called before render_bgr()")
         with torch.cuda.stream(self.io.stream):
-            self.io.upload(tgt_lmk, self._tgt)
-            if self._graph is not None:
-                self._graph.replay()
-                bgr = self._graph_out
-            else:
-                bgr = self._frame()[1]
-            return self.io.download(bgr)
+            return self.io.download(self._run(tgt_lmk, "render_bgr")[1])
 
     @torch.no_grad()
     def render_tensor(self, tgt_lmk):
         """The engine's output kept on the GPU for the device-side composer: no download, no host sync."""
-        if not self._ready:
-            raise RuntimeError("set_sources() must be called before render_tensor()")
         with torch.cuda.stream(self.io.stream):
-            self.io.upload(tgt_lmk, self._tgt)
-            if self._graph is not None:
-                self._graph.replay()
-                rgb = self._graph_rgb
-            else:
-                rgb = self._frame()[0]
+            rgb = self._run(tgt_lmk, "render_tensor")[0]
         return self.io.hand_over(rgb)

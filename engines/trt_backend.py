@@ -133,23 +133,23 @@ class TrtPredictor(Predictor):
         self.io.stream.synchronize()
         self._ready = True
 
+    def _run(self, tgt_lmk, caller: str) -> torch.Tensor:
+        """One frame on our stream (call inside it): the engine's output tensor on the device."""
+        if not self._ready:
+            raise RuntimeError(f"set_sources() must be called before {caller}()")
+        self.io.upload(tgt_lmk, self.tensors["tgt_lmk"])
+        if not self.context.execute_async_v3(self.io.stream.cuda_stream):
+            raise RuntimeError("TensorRT execution failed")
+        return self.tensors[export.OUTPUT_NAME]
+
     @torch.no_grad()
     def render_bgr(self, tgt_lmk):
-        if not self._ready:
-            raise RuntimeError("set_sources() must be called before render_bgr()")
         with torch.cuda.stream(self.io.stream):
-            self.io.upload(tgt_lmk, self.tensors["tgt_lmk"])
-            if not self.context.execute_async_v3(self.io.stream.cuda_stream):
-                raise RuntimeError("TensorRT execution failed")
-            return self.io.download(DeviceFrames.to_bgr8(self.tensors[export.OUTPUT_NAME]))
+            return self.io.download(DeviceFrames.to_bgr8(self._run(tgt_lmk, "render_bgr")))
 
     @torch.no_grad()
     def render_tensor(self, tgt_lmk):
         """The engine's output kept on the GPU for the device-side composer: no download, no host sync."""
-        if not self._ready:
-            raise RuntimeError("set_sources() must be called before render_tensor()")
         with torch.cuda.stream(self.io.stream):
-            self.io.upload(tgt_lmk, self.tensors["tgt_lmk"])
-            if not self.context.execute_async_v3(self.io.stream.cuda_stream):
-                raise RuntimeError("TensorRT execution failed")
-        return self.io.hand_over(self.tensors[export.OUTPUT_NAME])
+            out = self._run(tgt_lmk, "render_tensor")
+        return self.io.hand_over(out)
