@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .implicit_warp import Coarse, ImplicitWarpEngine, patch_uv
+from .implicit_warp import Coarse, ImplicitWarpEngine, mouth_interior, patch_uv
 
 WEIGHT_EPS = 1e-3     # a source whose weight stays below this everywhere is not sampled
 
@@ -38,8 +38,6 @@ class CpuComposer:
         self.src_bgr = []
         self.up_outer = interp_matrix(self.S, c.outer_grid)      # S x Go
         self.up_win = interp_matrix(self.n, self.G)              # n x G
-        # cavity colour of the null key, BGR 0-255
-        self.cavity = np.round(np.array(c.cavity_rgb[::-1]) * 255.0).astype(np.uint8)
 
     def _up(self, coarse: torch.Tensor, rect) -> torch.Tensor:
         """C x G x G window-grid map -> C x h x w over window-pixel rectangle rect."""
@@ -101,7 +99,7 @@ class CpuComposer:
 
     def __call__(self, co: Coarse) -> np.ndarray:
         """Coarse attention results -> S x S x 3 uint8 BGR crop."""
-        S, K, lo, n = self.S, self.K, self.lo, self.n
+        K, lo, n = self.K, self.lo, self.n
         eyes = self._eye_rects(co.eye_box)
         base = self.up_outer @ self._px(co.outer[0]) @ self.up_outer.t()                 # 2 x S x S
         base[:, lo:lo + n, lo:lo + n] = self._flow_rect(co, 0, (0, n, 0, n), eyes)
@@ -122,9 +120,10 @@ class CpuComposer:
             y0, y1, x0, x1 = y0 - uy0, y1 - uy0, x0 - ux0, x1 - ux0
             wk = np.ascontiguousarray(wu[k, y0:y1, x0:x1].numpy())
             prev = np.ascontiguousarray(mass[y0:y1, x0:x1].numpy())
-            if k == K:
-                img = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
-                img[:] = self.cavity
+            if k == K:     # the null key: the mouth interior in the avatar's colours
+                rgb = mouth_interior(self._up(co.mouth[0], (y0 + uy0, y1 + uy0, x0 + ux0, x1 + ux0)),
+                                     self.engine.src_palette, self.engine.config.teeth)
+                img = np.ascontiguousarray((rgb.flip(0).permute(1, 2, 0) * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).numpy())
             else:
                 fl = self._flow_rect(co, k, (y0 + uy0, y1 + uy0, x0 + ux0, x1 + ux0), eyes)
                 img = cv2.remap(self.src_bgr[k], fl[0].numpy(), fl[1].numpy(), cv2.INTER_LINEAR,

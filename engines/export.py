@@ -5,7 +5,8 @@ Inputs (all float32, static shapes):
     src_rgb   K x 3 x S x S     source crops, RGB in [0, 1]              \
     src_ctrl  K x C x 2         source control points                     | source-side tensors: made by
     src_lmk   K x 478 x 2       source landmarks (mesh and irises)        | ImplicitWarpEngine.set_sources,
-    src_mouth K x 1 x G x G     source mouth masks                       /  bound once per avatar set
+    src_mouth K x 1 x G x G     source mouth masks                        |  bound once per avatar set
+    src_palette 3 x 3           teeth, tongue, throat colours            /
 Output:
     frame     1 x 3 x S x S     RGB in [0, 1]
 Because the avatar set is an input and not baked into the weights, one exported model per (K, size)
@@ -25,7 +26,7 @@ from .implicit_warp import ImplicitWarpEngine, WarpConfig
 log = logging.getLogger(__name__)
 
 OPSET = 17            # GridSample is an ONNX operator from opset 16; TensorRT parses it from 8.5 on
-INPUT_NAMES = ("tgt_lmk", "src_rgb", "src_ctrl", "src_lmk", "src_mouth")
+INPUT_NAMES = ("tgt_lmk", "src_rgb", "src_ctrl", "src_lmk", "src_mouth", "src_palette")
 OUTPUT_NAME = "frame"
 # The files whose code defines the exported graph: any edit gives a new model hash, hence a new export.
 _MODEL_FILES = ("implicit_warp.py", "topology.py", "export.py")
@@ -45,8 +46,8 @@ class PerFrameGraph(torch.nn.Module):
         super().__init__()
         self.engine = engine
 
-    def forward(self, tgt_lmk, src_rgb, src_ctrl, src_lmk, src_mouth):
-        return self.engine.render(tgt_lmk, src_rgb, src_ctrl, src_lmk, src_mouth)
+    def forward(self, tgt_lmk, src_rgb, src_ctrl, src_lmk, src_mouth, src_palette):
+        return self.engine.render(tgt_lmk, src_rgb, src_ctrl, src_lmk, src_mouth, src_palette)
 
 
 def source_tensors(engine: ImplicitWarpEngine) -> dict:

@@ -7,7 +7,10 @@ The paper's single cross-modal attention, with MediaPipe landmarks playing the k
 - ... and a second, wider attention scores how well the local landmark configuration of source k
   matches the target there (local residual variance after rigid alignment). Sources compete per
   location with a low-temperature softmax, so each region comes from the source that shows it best.
-- One extra "null" key/value (a mouth-cavity colour) wins inside an opened mouth that no source shows.
+- One extra "null" key/value wins inside an opened mouth that no source shows. Its value is a mouth
+  interior drawn in the avatar's own colours (upper and lower teeth along the lips, tongue, a dark
+  throat), laid out in the target mouth's coordinates: a flat dark blob reads as background to a
+  viewer, and to a face tracker, where the mouth meets a dark backdrop.
 Hair, neck and background come from the base source only (ghost-free), following the head rigidly
 by the head's rigid motion and fading to zero motion at the crop border.
 
@@ -45,7 +48,7 @@ class WarpConfig:
     gaze_limit: float = 0.3    # largest iris shift, in eye widths
     mouth_penalty: float = 8.0
     null_score: float = -3.0
-    cavity_rgb: tuple = (0.20, 0.08, 0.09)
+    teeth: tuple = (0.055, 0.03)  # visible upper / lower teeth below / above the inner lips, in face heights
 
 
 def grid_cells(c: WarpConfig) -> int:
@@ -170,6 +173,50 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, gaze):
     return torch.stack([xs, ys], -1) + g
 
 
+def mouth_palette(rgb: torch.Tensor, lmk: torch.Tensor) -> torch.Tensor:
+    """Teeth, tongue and throat colours (3 x 3 RGB) for one source (rgb: 3 x S x S, lmk: 478 x 2):
+    teeth as bright as the light on the skin allows, tongue and throat from the lips' own red."""
+    skin_pts = lmk[topo.SKIN_SAMPLES]
+    pairs = torch.tensor(topo.LIP_BODY_PAIRS)
+    lip_pts = (lmk[pairs[:, 0]] + lmk[pairs[:, 1]]) / 2
+    pts = torch.cat([skin_pts, lip_pts], 0)[None, None]                 # 1 x 1 x n x 2
+    rgb_pts = F.grid_sample(rgb[None], pts, align_corners=False)[0, :, 0].t()   # n x 3
+    skin, lips = rgb_pts[: len(topo.SKIN_SAMPLES)], rgb_pts[len(topo.SKIN_SAMPLES):]
+    luma = skin @ torch.tensor([0.299, 0.587, 0.114], device=rgb.device)
+    light = (0.55 + 0.5 * luma.amax()).clamp(max=1.0)                   # the lit side, not the shadow
+    teeth = torch.tensor([0.80, 0.76, 0.68], device=rgb.device) * light     # in the mouth's shade
+    lip = lips.median(0).values
+    tongue = (lip * 0.85 + torch.tensor([0.08, 0.03, 0.04], device=rgb.device)).clamp(0.0, 1.0)
+    throat = lip * 0.22
+    return torch.stack([teeth, tongue, throat])
+
+
+def _smooth(t: torch.Tensor) -> torch.Tensor:
+    t = t.clamp(0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def mouth_interior(coords: torch.Tensor, palette: torch.Tensor, teeth=(0.055, 0.03)) -> torch.Tensor:
+    """The null key's value: 3 x ... mouth coordinates -> 3 x ... RGB.
+
+    coords: distance below the upper inner lip, distance above the lower inner lip (both in face
+    heights: a turned head foreshortens the mouth's width, not the teeth) and the distance from the
+    mouth's middle towards a corner (0 middle, 1 corner).
+    Upper teeth hang below the upper lip, lower teeth show less, the tongue lies above the lower
+    teeth, the throat is dark; teeth recede and darken towards the corners.
+    """
+    shape = (3,) + (1,) * (coords.dim() - 1)
+    teeth_rgb, tongue_rgb, throat_rgb = (palette[i].view(shape) for i in range(3))
+    below_upper, above_lower, side = coords[0:1], coords[1:2], coords[2:3]
+    upper = _smooth((teeth[0] - below_upper) / 0.015)
+    lower = 0.7 * _smooth((teeth[1] - above_lower) / 0.01)
+    # the tongue lies low behind the lower teeth and falls into shadow towards the throat
+    tongue = _smooth((1.3 * teeth[0] - above_lower) / (0.6 * teeth[0]))
+    shade = 1.0 - 0.7 * _smooth((side - 0.35) / 0.6)
+    col = throat_rgb + tongue * shade * (tongue_rgb - throat_rgb)
+    return col + torch.maximum(upper, lower) * (teeth_rgb * shade - col)
+
+
 def patch_uv(xy: torch.Tensor, box: torch.Tensor):
     """Points (... x 2, crop coords) in units of an eye patch (box: ... x 4, centre and half sizes;
     u in [-1, 1] inside) and the patch's blend weight there (smooth, zero at and beyond its edge)."""
@@ -203,6 +250,7 @@ class Coarse(NamedTuple):
     eye_flow: torch.Tensor  # K x E x 2 x ey x ex: fine flows over each target eye's patch
     eye_box: torch.Tensor   # E x 4: patch centre x, y and half width, half height (crop coords)
     outer: torch.Tensor     # 1 x 2 x Go x Go: the base source's flow over the whole crop (rigid falloff)
+    mouth: torch.Tensor     # 1 x 3 x G x G: target mouth coordinates (see mouth_interior), for the null key
 
 
 class ImplicitWarpEngine(torch.nn.Module):
@@ -241,16 +289,17 @@ class ImplicitWarpEngine(torch.nn.Module):
         ring = torch.zeros(G, G)
         ring[2:-2, 2:-2] = 1.0
         self.register_buffer("win_mask", ring.reshape(-1))
-        self.register_buffer("cavity", torch.tensor(c.cavity_rgb).view(1, 3, 1, 1))
         # Source-side state (filled by set_sources)
         self.register_buffer("src_rgb", torch.zeros(K, 3, S, S))
         self._ctrl = topo.CONTROL
         self.register_buffer("src_ctrl", torch.zeros(K, len(self._ctrl), 2))
         self.register_buffer("src_lmk", torch.zeros(K, topo.NUM_LANDMARKS, 2))   # mesh + irises
         self.register_buffer("src_mouth", torch.zeros(K, 1, G, G))
+        self.register_buffer("src_palette", torch.zeros(3, 3))    # teeth, tongue, throat (the base's)
         idx = lambda *lists: torch.tensor(lists, dtype=torch.long)  # noqa: E731
         for name, ids in (("ctrl", self._ctrl), ("stable", topo.STABLE), ("oval", topo.FACE_OVAL),
-                          ("skull", topo.UPPER_OVAL), ("mouth", topo.LIPS_INNER)):
+                          ("skull", topo.UPPER_OVAL), ("mouth", topo.LIPS_INNER),
+                         ("lip_up", topo.LIPS_INNER_UPPER), ("lip_lo", topo.LIPS_INNER_LOWER)):
             self.register_buffer(f"i_{name}", idx(ids)[0], persistent=False)
         # lid curves ordered by increasing x in an upright crop (right eye: outer -> inner)
         self.register_buffer("i_upper", idx(topo.RIGHT_EYE_UPPER, topo.LEFT_EYE_UPPER[::-1]), persistent=False)
@@ -279,18 +328,20 @@ class ImplicitWarpEngine(torch.nn.Module):
         G = grid_cells(c)
         for k in range(K):
             self.src_mouth[k, 0] = soft_polygon_mask(self.grid_pts, lmk[k, self.i_mouth], c.edge_width * 0.5).view(G, G)
+        self.src_palette.copy_(mouth_palette(self.src_rgb[0], lmk[0]))
 
     # ---- per frame ---------------------------------------------------------------------------
     def forward(self, tgt_lmk: torch.Tensor) -> torch.Tensor:
-        return self.render(tgt_lmk, self.src_rgb, self.src_ctrl, self.src_lmk, self.src_mouth)
+        return self.render(tgt_lmk, self.src_rgb, self.src_ctrl, self.src_lmk, self.src_mouth, self.src_palette)
 
-    def render(self, tgt_lmk, src_rgb, src_ctrl, src_lmk, src_mouth) -> torch.Tensor:
+    def render(self, tgt_lmk, src_rgb, src_ctrl, src_lmk, src_mouth, src_palette) -> torch.Tensor:
         """The per-frame graph with the source-side tensors passed in (what ONNX export sees).
 
         tgt_lmk: 478 x 2 (or x 3); src_rgb: K x 3 x S x S; src_ctrl: K x C x 2;
-        src_lmk: K x 478 x 2; src_mouth: K x 1 x G x G. Returns 1 x 3 x S x S RGB in [0, 1].
+        src_lmk: K x 478 x 2; src_mouth: K x 1 x G x G; src_palette: 3 x 3.
+        Returns 1 x 3 x S x S RGB in [0, 1].
         """
-        return self.compose(self.coarse(tgt_lmk, src_ctrl, src_lmk, src_mouth), src_rgb)
+        return self.compose(self.coarse(tgt_lmk, src_ctrl, src_lmk, src_mouth), src_rgb, src_palette)
 
     def coarse(self, tgt_lmk, src_ctrl=None, src_lmk=None, src_mouth=None, face_rows_only: bool = False) -> Coarse:
         """The attention: per grid location, where each source is read and how much it counts.
@@ -430,9 +481,24 @@ class ImplicitWarpEngine(torch.nn.Module):
         src_w = src_w + src_w / (src_w.sum(1, keepdim=True) + 1e-6) * (weights[:, K:] - w_null)
         weights = torch.cat([src_w, w_null], 1)
         weights = weights.t().reshape(1, K + 1, G, G)
+        # the null key's value is laid out in the target mouth's own frame (corner to corner along x)
+        c0, c1 = tgt_all[self.i_lip_up[0]], tgt_all[self.i_lip_up[-1]]
+        width = (c1 - c0).norm().clamp_min(1e-4)
+        ax = (c1 - c0) / width
+        def mouth_frame(pts):
+            d = pts - c0
+            return d @ ax, d[..., 1] * ax[0] - d[..., 0] * ax[1]
+        gx, gy = mouth_frame(P)
+        ux, uy = mouth_frame(tgt_all[self.i_lip_up])
+        lx, ly = mouth_frame(tgt_all[self.i_lip_lo])
+        height = (tgt_all[10] - tgt_all[152]).norm().clamp_min(1e-4)
+        below_upper = (gy - _curve_y(gx, ux, uy)) / height
+        above_lower = (_curve_y(gx, lx, ly) - gy) / height
+        side = (2.0 * gx / width - 1.0).abs()
+        mouth = torch.stack([below_upper, above_lower, side]).reshape(1, 3, G, G)
         Go = c.outer_grid
         outer_lo = outer_flow(self.outer_pts, 1).reshape(1, Go, Go, 2).permute(0, 3, 1, 2)
-        return Coarse(flow_k.permute(0, 3, 1, 2), weights, eye_flow, eye_box, outer_lo)
+        return Coarse(flow_k.permute(0, 3, 1, 2), weights, eye_flow, eye_box, outer_lo, mouth)
 
     def eye_uv(self, eye_box: torch.Tensor):
         """Per eye, window pixels in patch units (u in [-1, 1] inside the patch) and the patch's
@@ -441,7 +507,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         u, weight = patch_uv(win_xy[None], eye_box[:, None, None])
         return u, weight[:, None]
 
-    def compose(self, co: Coarse, src_rgb: torch.Tensor) -> torch.Tensor:
+    def compose(self, co: Coarse, src_rgb: torch.Tensor, src_palette: torch.Tensor) -> torch.Tensor:
         """Full resolution, static shapes (the exported and CUDA-graph path): the base everywhere,
         the other sources and the null key inside the window, each at its own flow."""
         c = self.config
@@ -457,7 +523,9 @@ class ImplicitWarpEngine(torch.nn.Module):
         out = F.grid_sample(src_rgb[:1], base_flow.permute(0, 2, 3, 1), align_corners=False)     # 1 x 3 x S x S
         base_win = out[:, :, lo:lo + n, lo:lo + n]
         w_win = F.interpolate(co.weights, size=(n, n), mode="bilinear", align_corners=True)  # 1 x (K+1) x n x n
-        blend = base_win * w_win[:, 0:1] + self.cavity * w_win[:, K:K + 1]
+        inside = mouth_interior(F.interpolate(co.mouth, size=(n, n), mode="bilinear", align_corners=True)[0],
+                                src_palette, c.teeth)[None]
+        blend = base_win * w_win[:, 0:1] + inside * w_win[:, K:K + 1]
         if K > 1:
             imgs = F.grid_sample(src_rgb[1:], wf[1:].permute(0, 2, 3, 1), align_corners=False)   # (K-1) x 3 x n x n
             blend = blend + (imgs * w_win[0, 1:K, None]).sum(0, keepdim=True)

@@ -20,6 +20,11 @@ LIPS_INNER_LOWER = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308]
 # closed polygon around the mouth opening
 LIPS_INNER = LIPS_INNER_UPPER + LIPS_INNER_LOWER[-2:0:-1]
 
+# where the avatar's own colours are read for the mouth interior (the null key's value):
+# cheeks, nose and forehead for the light on the skin; the middle of the lips' red
+SKIN_SAMPLES = [50, 280, 205, 425, 117, 346, 4, 151, 9, 36, 266]
+LIP_BODY_PAIRS = [(0, 13), (17, 14), (37, 82), (267, 312), (84, 87), (314, 317), (39, 81), (269, 311)]
+
 RIGHT_EYE_UPPER = [33, 246, 161, 160, 159, 158, 157, 173, 133]
 RIGHT_EYE_LOWER = [33, 7, 163, 144, 145, 153, 154, 155, 133]
 LEFT_EYE_UPPER = [263, 466, 388, 387, 386, 385, 384, 398, 362]
@@ -33,6 +38,10 @@ LEFT_BROW_LOWER = [276, 283, 282, 295, 285]
 
 RIGHT_IRIS_CENTER = 468
 LEFT_IRIS_CENTER = 473
+
+LIPS_OUTER = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146]
+# what moves within a tenth of a second (a blink, a plosive, a glance): lips, lids and irises
+EXPRESSION_FAST = sorted(set(LIPS_INNER + LIPS_OUTER + RIGHT_EYE + LEFT_EYE) | set(range(NUM_MESH, NUM_LANDMARKS)))
 
 # Points that move with the skull, not with expressions: used to remove rigid pose.
 STABLE = [10, 338, 297, 109, 67, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 33, 133, 263, 362,

@@ -10,13 +10,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from engines import topology as topo
 from engines.implicit_warp import WarpConfig
 from engines.predictor import create_predictor
 from .compose import PasteBack
 from .compose_torch import DeviceComposer
 from .retarget import RetargetConfig, Retargeter
-from .tracking import FaceTracker, OneEuroFilter
+from .tracking import FaceTracker, LandmarkSmoother
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +99,10 @@ class FrameProcessor:
         self.retarget = Retargeter(avatar.lmk_norm[0], self._retarget_config(config))
         self.tracker = tracker or FaceTracker(static=False)
         self._own_tracker = tracker is None
-        self.filter = OneEuroFilter()
+        self.smoother = LandmarkSmoother(config.smoothing)
         # held pose: starts as the base image itself (a device tensor on the device path)
         base_crop = avatar.crops_bgr[0]
         self._last_crop = base_crop if self.composer is None else self.composer.upload(base_crop)
-        self._last_t = None
         self._calibrate_next = False
 
     @staticmethod
@@ -115,6 +113,7 @@ class FrameProcessor:
         """Live changes that need no rebuild (expression, head motion, smoothing, relative)."""
         self.config = replace(self.config, **changes)
         self.retarget.config = self._retarget_config(self.config)
+        self.smoother.strength = self.config.smoothing
 
     def calibrate(self) -> None:
         """Use the next frame with a face as the neutral reference."""
@@ -132,9 +131,9 @@ class FrameProcessor:
         t1 = time.perf_counter()
         timings = {"landmarks": (t1 - t0) * 1e3}
         if lmk is None:
-            self.filter.reset()
+            self.smoother.reset()
             return Tracked(None, None, timings)
-        lmk_s = self._smooth(lmk, t)
+        lmk_s = self.smoother(lmk, t)
         if self._calibrate_next:
             self.retarget.calibrate(lmk_s)
             self._calibrate_next = False
@@ -172,16 +171,6 @@ class FrameProcessor:
     def _sync(self) -> None:
         if self.sync_stages and self.composer is not None:
             self.composer.sync()
-
-    def _smooth(self, lmk: np.ndarray, t: float) -> np.ndarray:
-        s = self.config.smoothing
-        if s <= 0:
-            return lmk
-        dt = 1 / 30 if self._last_t is None else max(t - self._last_t, 1e-3)
-        self._last_t = t
-        self.filter.min_cutoff = 4.0 / s
-        scale = float(np.ptp(lmk[topo.FACE_OVAL, 1])) or 1.0
-        return self.filter(lmk, dt, scale)
 
     def close(self):
         if self._own_tracker:

@@ -1,10 +1,12 @@
 """The implicit warping engine moves what the driving landmarks move, and the image set matters."""
+import cv2
 import numpy as np
 import pytest
 import torch
 
 from engines import topology as topo
-from engines.implicit_warp import ImplicitWarpEngine, WarpConfig
+from engines.export import source_tensors
+from engines.implicit_warp import ImplicitWarpEngine, WarpConfig, mouth_palette
 from engines.predictor import TorchPredictor
 from realtime import synthetic_face as sf
 from realtime.avatar import avatar_from_arrays, norm_to_px
@@ -87,6 +89,40 @@ def test_the_mouth_cavity_fades_in_without_a_staircase(tracker):
     assert steps.max() < 0.9, f"the cavity switches on within one cell ({steps.max():.2f})"
 
 
+def test_an_opened_mouth_shows_teeth_under_the_upper_lip_and_a_dark_throat(tracker):
+    """One photo with a closed mouth, opened by the driver: the null key draws a mouth interior, not a
+    flat blob (which reads as background where a turned face meets a dark backdrop): a light band of
+    teeth just under the upper lip, a dark throat below it."""
+    avatar, pred = make(tracker, [("neutral", {})])
+    rt = Retargeter(avatar.lmk_norm[0])
+    rt.calibrate(tracker.detect(sf.render(who=sf.OTHER)))
+    tgt = rt(tracker.detect(sf.render(who=sf.OTHER, mouth=1.0)))
+    luma = cv2.cvtColor(pred.render_bgr(tgt), cv2.COLOR_BGR2GRAY).astype(np.float32)
+    lm = norm_to_px(tgt, S)
+    height = np.linalg.norm(lm[10, :2] - lm[152, :2])
+    top, bottom = lm[13, 1], lm[14, 1]                        # the inner lips at the mouth's middle
+    assert bottom - top > 0.12 * height                       # the target mouth is wide open
+    x = int(round((lm[13, 0] + lm[14, 0]) / 2))
+    column = luma[:, x - 2:x + 3].mean(1)
+    rows = lambda a, b: column[int(top + a * height):int(top + b * height) + 1]  # noqa: E731
+    teeth, throat = rows(0.015, 0.05).max(), rows(0.06, 0.09).min()
+    assert teeth > 120 and throat < 60 and teeth - throat > 80, (teeth, throat)
+
+
+def test_the_mouth_interior_takes_the_photos_light_and_lip_colour():
+    """Teeth as bright as the photo's light allows (a dim photo gets dimmer teeth, not glowing ones);
+    tongue and throat from the lips' red."""
+    lmk = torch.zeros(topo.NUM_LANDMARKS, 2)                  # all samples at the crop's centre
+    lit = torch.empty(3, 8, 8)
+    lit[:] = torch.tensor([0.85, 0.62, 0.55]).view(3, 1, 1)    # RGB skin (and lips) in good light
+    bright, dim = mouth_palette(lit, lmk), mouth_palette(lit * 0.3, lmk)
+    for teeth, tongue, throat in (bright, dim):
+        assert teeth.sum() > tongue.sum() > throat.sum()
+        assert tongue[0] > tongue[2] and throat[0] > throat[2]  # reds, not greys or blues
+    assert dim[0].sum() < 0.8 * bright[0].sum()
+    assert dim[0].min() > 0.3                                 # still teeth: lighter than the dim skin
+
+
 @pytest.mark.parametrize("brow_offset", [0.0, 0.01])
 def test_brows_pulled_onto_the_lids_never_read_outside_the_photo(tracker, brow_offset):
     """A hard frown (brows down on the upper lids) or a tracking glitch that puts them below: the eye
@@ -115,7 +151,6 @@ def test_a_second_source_with_an_open_mouth_supplies_the_mouth(tracker):
     out1 = drive(tracker, single, pred1, mouth=1.0)
     out2 = drive(tracker, pair, pred2, mouth=1.0)
     # compare the mouth region in crop space against the truth warped into the same crop
-    import cv2
     M = pair.base_to_crop[:2]
     truth_crop = cv2.warpAffine(truth, M, (S, S), flags=cv2.INTER_AREA)
     lm = tracker.detect(truth_crop)
@@ -144,7 +179,7 @@ def test_exported_graph_inputs_drive_the_same_output(tracker):
     tgt = torch.from_numpy(avatar.lmk_norm[1])
     with torch.no_grad():
         a = eng(tgt)
-        b = eng.render(tgt, eng.src_rgb, eng.src_ctrl, eng.src_lmk, eng.src_mouth)
+        b = eng.render(tgt, *source_tensors(eng).values())
     assert torch.equal(a, b)
 
 
