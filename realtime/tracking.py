@@ -6,6 +6,7 @@ import threading
 import numpy as np
 
 from engines import topology as topo
+from . import geometry
 
 log = logging.getLogger(__name__)
 
@@ -85,31 +86,41 @@ class OneEuroFilter:
 
 
 class LandmarkSmoother:
-    """One Euro smoothing of a face's 478 landmarks over time, with per-point cutoffs: lips, lids and
-    irises (a blink, a plosive: a tenth of a second) 4x quicker than the rest, whose jitter is what
-    reads as the avatar shaking. On the d6 clip the driver's mouth and eye signals come through at
-    r = 0.99 / 0.98 (one 4 Hz cutoff for all points: 0.94 / 0.92), head jitter on d18 as before.
+    """One Euro smoothing of a face's 478 landmarks over time, head and expression apart.
+
+    The whole face is smoothed at one cutoff (the head moves as one piece: no part lags another,
+    and its jitter is what reads as the avatar shaking). Lips, lids and irises (a blink, a plosive:
+    a tenth of a second) are smoothed 4x quicker and then put back on the smoothed head by the
+    similarity that maps the quick face's stable points onto the smoothed ones: their shape is quick,
+    their pose is the head's. On the d6 clip the driver's mouth and eye signals come through at
+    r = 0.99 / 0.98 (one 4 Hz cutoff for everything: 0.94 / 0.92), head jitter on d18 as before.
 
     strength: 0 off, 1 default, 2 heavier (cutoffs divided by it).
     """
+    HEAD_HZ, EXPRESSION_HZ = 2.5, 10.0
 
     def __init__(self, strength: float = 1.0):
         self.strength = strength
-        self._cutoffs = np.full((topo.NUM_LANDMARKS, 1), 2.5, np.float32)
-        self._cutoffs[topo.EXPRESSION_FAST] = 10.0
-        self._oval = topo.FACE_OVAL
-        self._filter = OneEuroFilter()
+        self._head = OneEuroFilter(self.HEAD_HZ)
+        self._quick = OneEuroFilter(self.EXPRESSION_HZ)
         self._last_t = None
 
     def reset(self):
         """The face was lost: start afresh (no smoothing across the gap)."""
-        self._filter.reset()
+        self._head.reset()
+        self._quick.reset()
 
     def __call__(self, lmk: np.ndarray, t: float) -> np.ndarray:
         if self.strength <= 0:
             return lmk
         dt = 1 / 30 if self._last_t is None else max(t - self._last_t, 1e-3)
         self._last_t = t
-        self._filter.min_cutoff = self._cutoffs[: len(lmk)] / self.strength
-        scale = float(np.ptp(lmk[self._oval, 1])) or 1.0
-        return self._filter(lmk, dt, scale)
+        self._head.min_cutoff = self.HEAD_HZ / self.strength
+        self._quick.min_cutoff = self.EXPRESSION_HZ / self.strength
+        scale = float(np.ptp(lmk[topo.FACE_OVAL, 1])) or 1.0
+        head = self._head(lmk, dt, scale)
+        quick = self._quick(lmk, dt, scale)
+        M = geometry.fit_similarity(quick[topo.STABLE], head[topo.STABLE])
+        fast = topo.EXPRESSION_FAST
+        head[fast, :2] = geometry.apply(M, quick[fast])
+        return head

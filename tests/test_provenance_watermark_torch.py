@@ -8,7 +8,7 @@ import torch
 from realtime.provenance import detect as D
 from realtime.provenance import watermark as W
 from realtime.provenance.watermark_torch import TorchWatermarker
-from tests.test_provenance_helpers import decode, encode, luma, talking_clip
+from tests.test_provenance_helpers import decode, encode, talking_clip
 
 SID = "70c4ed"
 

@@ -11,7 +11,7 @@ someone else is only attested and outputs carry the stronger label.
 import base64
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization

@@ -6,7 +6,6 @@ those are the other scales. Mirroring is the same cells read right to left. Each
 mirrored and not; the false-alarm probability is multiplied by the number of hypotheses tried.
 """
 import logging
-import math
 import os
 from dataclasses import dataclass, field
 
