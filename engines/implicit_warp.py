@@ -488,14 +488,19 @@ class ImplicitWarpEngine(torch.nn.Module):
         def mouth_frame(pts):
             d = pts - c0
             return d @ ax, d[..., 1] * ax[0] - d[..., 0] * ax[1]
-        gx, gy = mouth_frame(P)
+        def mouth_coords(pts):
+            gx, gy = mouth_frame(pts)
+            below_upper = (gy - _curve_y(gx, ux, uy)) / height
+            above_lower = (_curve_y(gx, lx, ly) - gy) / height
+            return torch.stack([below_upper, above_lower, (2.0 * gx / width - 1.0).abs()])
+
         ux, uy = mouth_frame(tgt_all[self.i_lip_up])
         lx, ly = mouth_frame(tgt_all[self.i_lip_lo])
         height = (tgt_all[10] - tgt_all[152]).norm().clamp_min(1e-4)
-        below_upper = (gy - _curve_y(gx, ux, uy)) / height
-        above_lower = (_curve_y(gx, lx, ly) - gy) / height
-        side = (2.0 * gx / width - 1.0).abs()
-        mouth = torch.stack([below_upper, above_lower, side]).reshape(1, 3, G, G)
+        if rows is None:
+            mouth = mouth_coords(P).reshape(1, 3, G, G)
+        else:   # eager CPU: only where the null key can win (elsewhere its weight is zero)
+            mouth = P.new_zeros(3, P.shape[0]).index_copy_(1, m_rows, mouth_coords(P[m_rows])).reshape(1, 3, G, G)
         Go = c.outer_grid
         outer_lo = outer_flow(self.outer_pts, 1).reshape(1, Go, Go, 2).permute(0, 3, 1, 2)
         return Coarse(flow_k.permute(0, 3, 1, 2), weights, eye_flow, eye_box, outer_lo, mouth)
