@@ -116,16 +116,15 @@ class CpuComposer:
         wu = self._up(co.weights[0], (uy0, uy1, ux0, ux1))
         mass = wu[0].clone()
         region = out[lo + uy0:lo + uy1, lo + ux0:lo + ux1]
-        for k, (y0, y1, x0, x1) in live:
-            y0, y1, x0, x1 = y0 - uy0, y1 - uy0, x0 - ux0, x1 - ux0
+        for k, rect in live:
+            y0, y1, x0, x1 = rect[0] - uy0, rect[1] - uy0, rect[2] - ux0, rect[3] - ux0   # within region
             wk = np.ascontiguousarray(wu[k, y0:y1, x0:x1].numpy())
             prev = np.ascontiguousarray(mass[y0:y1, x0:x1].numpy())
             if k == K:     # the null key: the mouth interior in the avatar's colours
-                rgb = mouth_interior(self._up(co.mouth[0], (y0 + uy0, y1 + uy0, x0 + ux0, x1 + ux0)),
-                                     self.engine.src_palette, self.engine.config.teeth)
+                rgb = mouth_interior(self._up(co.mouth[0], rect), self.engine.src_palette, self.engine.config.teeth)
                 img = np.ascontiguousarray((rgb.flip(0).permute(1, 2, 0) * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).numpy())
             else:
-                fl = self._flow_rect(co, k, (y0 + uy0, y1 + uy0, x0 + ux0, x1 + ux0), eyes)
+                fl = self._flow_rect(co, k, rect, eyes)
                 img = cv2.remap(self.src_bgr[k], fl[0].numpy(), fl[1].numpy(), cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
             region[y0:y1, x0:x1] = cv2.blendLinear(img, region[y0:y1, x0:x1], wk, prev)

@@ -56,6 +56,12 @@ def grid_cells(c: WarpConfig) -> int:
     return c.grid or (64 if c.size >= 384 else 56)
 
 
+def _smoothstep(t: torch.Tensor) -> torch.Tensor:
+    """0 below 0, 1 above 1, a smooth ramp between (soft masks without a kink at their ends)."""
+    t = t.clamp(0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
 def _similarity(src: torch.Tensor, dst: torch.Tensor):
     """Closed-form 2D similarity src->dst (batched, ... x N x 2); returns (a, b, ms, md): x' = R(x-ms)+md."""
     ms = src.mean(-2, keepdim=True)
@@ -163,8 +169,7 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, gaze):
     wx = ((1.45 - (px - xc).abs() / (width_t / 2)) / 0.4).clamp(0.0, 1.0)
     fade = 0.3 * width_t
     wy = torch.minimum((py - (t_br - fade)) / fade, (bot_t - py) / (0.4 * H)).clamp(0.0, 1.0)
-    w = wx * wy
-    w = w * w * (3 - 2 * w)
+    w = _smoothstep(wx * wy)
     ys = ys + w * (mapped - ys)
     # gaze: inside the opening (fading towards the lids and the corners) read the iris where it is
     open_v = (torch.minimum(py - t_up, t_lo - py) / (0.3 * gap_t)).clamp(0.0, 1.0)
@@ -191,38 +196,52 @@ def mouth_palette(rgb: torch.Tensor, lmk: torch.Tensor) -> torch.Tensor:
     return torch.stack([teeth, tongue, throat])
 
 
-def _smooth(t: torch.Tensor) -> torch.Tensor:
-    t = t.clamp(0.0, 1.0)
-    return t * t * (3 - 2 * t)
-
-
-def mouth_interior(coords: torch.Tensor, palette: torch.Tensor, teeth=(0.055, 0.03)) -> torch.Tensor:
+def mouth_interior(coords: torch.Tensor, palette: torch.Tensor, teeth: tuple) -> torch.Tensor:
     """The null key's value: 3 x ... mouth coordinates -> 3 x ... RGB.
 
     coords: distance below the upper inner lip, distance above the lower inner lip (both in face
     heights: a turned head foreshortens the mouth's width, not the teeth) and the distance from the
-    mouth's middle towards a corner (0 middle, 1 corner).
+    mouth's middle towards a corner (0 middle, 1 corner). teeth: WarpConfig.teeth.
     Upper teeth hang below the upper lip, lower teeth show less, the tongue lies above the lower
     teeth, the throat is dark; teeth recede and darken towards the corners.
     """
     shape = (3,) + (1,) * (coords.dim() - 1)
     teeth_rgb, tongue_rgb, throat_rgb = (palette[i].view(shape) for i in range(3))
     below_upper, above_lower, side = coords[0:1], coords[1:2], coords[2:3]
-    upper = _smooth((teeth[0] - below_upper) / 0.015)
-    lower = 0.7 * _smooth((teeth[1] - above_lower) / 0.01)
+    upper = _smoothstep((teeth[0] - below_upper) / 0.015)
+    lower = 0.7 * _smoothstep((teeth[1] - above_lower) / 0.01)
     # the tongue lies low behind the lower teeth and falls into shadow towards the throat
-    tongue = _smooth((1.3 * teeth[0] - above_lower) / (0.6 * teeth[0]))
-    shade = 1.0 - 0.7 * _smooth((side - 0.35) / 0.6)
+    tongue = _smoothstep((1.3 * teeth[0] - above_lower) / (0.6 * teeth[0]))
+    shade = 1.0 - 0.7 * _smoothstep((side - 0.35) / 0.6)
     col = throat_rgb + tongue * shade * (tongue_rgb - throat_rgb)
     return col + torch.maximum(upper, lower) * (teeth_rgb * shade - col)
+
+
+def mouth_coords(pts: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor, height: torch.Tensor) -> torch.Tensor:
+    """Points (P x 2) in the coordinates mouth_interior draws in (3 x P), given the inner lip curves
+    (n x 2 each, from corner to corner) and the face's height. The frame is the mouth's own: x along
+    the corner-to-corner line, so a tilted head tilts the teeth with it."""
+    c0, c1 = upper[0], upper[-1]
+    width = (c1 - c0).norm().clamp_min(1e-4)
+    ax = (c1 - c0) / width
+
+    def frame(p):
+        d = p - c0
+        return d @ ax, d[..., 1] * ax[0] - d[..., 0] * ax[1]
+
+    gx, gy = frame(pts)
+    ux, uy = frame(upper)
+    lx, ly = frame(lower)
+    below_upper = (gy - _curve_y(gx, ux, uy)) / height
+    above_lower = (_curve_y(gx, lx, ly) - gy) / height
+    return torch.stack([below_upper, above_lower, (2.0 * gx / width - 1.0).abs()])
 
 
 def patch_uv(xy: torch.Tensor, box: torch.Tensor):
     """Points (... x 2, crop coords) in units of an eye patch (box: ... x 4, centre and half sizes;
     u in [-1, 1] inside) and the patch's blend weight there (smooth, zero at and beyond its edge)."""
     u = (xy - box[..., :2]) / box[..., 2:]
-    edge = ((1.0 - u.abs().amax(-1)) / 0.3).clamp(0.0, 1.0)
-    return u, edge * edge * (3 - 2 * edge)
+    return u, _smoothstep((1.0 - u.abs().amax(-1)) / 0.3)
 
 
 def _upsample(x: torch.Tensor, n: int) -> torch.Tensor:
@@ -430,8 +449,7 @@ class ImplicitWarpEngine(torch.nn.Module):
             # below the chin the neck and shoulders follow less: the falloff is shorter there
             dy = torch.where(d[:, 1:2] > 0, d[:, 1:2] * c.neck_squeeze, d[:, 1:2])
             r = torch.cat([d[:, 0:1], dy], 1).norm(dim=1, keepdim=True) / radius
-            t = ((r - c.falloff[0]) / (c.falloff[1] - c.falloff[0])).clamp(0.0, 1.0)
-            still = (t * t * (3 - 2 * t))[:, :, None]
+            still = _smoothstep((r - c.falloff[0]) / (c.falloff[1] - c.falloff[0]))[:, :, None]
             return rigid * (1 - still) + pts[:, None, :] * still       # N x k x 2
 
         outer = outer_flow(P, K)
@@ -481,26 +499,14 @@ class ImplicitWarpEngine(torch.nn.Module):
         src_w = src_w + src_w / (src_w.sum(1, keepdim=True) + 1e-6) * (weights[:, K:] - w_null)
         weights = torch.cat([src_w, w_null], 1)
         weights = weights.t().reshape(1, K + 1, G, G)
-        # the null key's value is laid out in the target mouth's own frame (corner to corner along x)
-        c0, c1 = tgt_all[self.i_lip_up[0]], tgt_all[self.i_lip_up[-1]]
-        width = (c1 - c0).norm().clamp_min(1e-4)
-        ax = (c1 - c0) / width
-        def mouth_frame(pts):
-            d = pts - c0
-            return d @ ax, d[..., 1] * ax[0] - d[..., 0] * ax[1]
-        def mouth_coords(pts):
-            gx, gy = mouth_frame(pts)
-            below_upper = (gy - _curve_y(gx, ux, uy)) / height
-            above_lower = (_curve_y(gx, lx, ly) - gy) / height
-            return torch.stack([below_upper, above_lower, (2.0 * gx / width - 1.0).abs()])
-
-        ux, uy = mouth_frame(tgt_all[self.i_lip_up])
-        lx, ly = mouth_frame(tgt_all[self.i_lip_lo])
-        height = (tgt_all[10] - tgt_all[152]).norm().clamp_min(1e-4)
+        # where each location sits in the target mouth, for the null key's value
+        lips_up, lips_lo = tgt_all[self.i_lip_up], tgt_all[self.i_lip_lo]
+        height = (tgt_all[topo.FOREHEAD_TOP] - tgt_all[topo.CHIN]).norm().clamp_min(1e-4)
         if rows is None:
-            mouth = mouth_coords(P).reshape(1, 3, G, G)
+            mouth = mouth_coords(P, lips_up, lips_lo, height)
         else:   # eager CPU: only where the null key can win (elsewhere its weight is zero)
-            mouth = P.new_zeros(3, P.shape[0]).index_copy_(1, m_rows, mouth_coords(P[m_rows])).reshape(1, 3, G, G)
+            mouth = P.new_zeros(3, P.shape[0]).index_copy_(1, m_rows, mouth_coords(P[m_rows], lips_up, lips_lo, height))
+        mouth = mouth.reshape(1, 3, G, G)
         Go = c.outer_grid
         outer_lo = outer_flow(self.outer_pts, 1).reshape(1, Go, Go, 2).permute(0, 3, 1, 2)
         return Coarse(flow_k.permute(0, 3, 1, 2), weights, eye_flow, eye_box, outer_lo, mouth)

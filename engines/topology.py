@@ -20,6 +20,8 @@ LIPS_INNER_LOWER = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308]
 # closed polygon around the mouth opening
 LIPS_INNER = LIPS_INNER_UPPER + LIPS_INNER_LOWER[-2:0:-1]
 
+FOREHEAD_TOP, CHIN = 10, 152     # the face oval's top and bottom: the face's height
+
 # where the avatar's own colours are read for the mouth interior (the null key's value):
 # cheeks, nose and forehead for the light on the skin; the middle of the lips' red
 SKIN_SAMPLES = [50, 280, 205, 425, 117, 346, 4, 151, 9, 36, 266]
@@ -93,7 +95,7 @@ def head_yaw_pitch(lmk: np.ndarray) -> tuple:
     width = np.linalg.norm(left - right) + 1e-6
     yaw = float(np.dot(p[1] - mid, axis) / width)
     eyes = (p[33] + p[263]) / 2
-    chin = p[152]
+    chin = p[CHIN]
     span = np.dot(chin - eyes, normal) + 1e-6
     pitch = float(np.dot(p[1] - eyes, normal) / span)
     return yaw, pitch
