@@ -43,6 +43,7 @@ class Retargeter:
         if c.relative:
             delta = (cur_aligned - ref) @ geometry.linear_part(self._to_avatar).T
             tgt = self.base + c.expression * delta
+            tgt = _lids_by_fraction(tgt, self.base, ref, cur_aligned, c.expression)
         else:
             tgt = geometry.apply(self._to_avatar, cur_aligned).astype(np.float64)
         tgt = _uncross(tgt)
@@ -55,6 +56,29 @@ class Retargeter:
                 moved -= shift * (1 - limit / np.linalg.norm(shift))
             tgt = moved
         return tgt.astype(np.float32)
+
+
+# a blink is mostly the upper lid coming down
+_UPPER_LID_SHARE = 0.7
+_EYES = [np.array(pairs).T for pairs in (topo.LID_PAIRS[:len(topo.LID_PAIRS) // 2], topo.LID_PAIRS[len(topo.LID_PAIRS) // 2:])]
+
+
+def _lids_by_fraction(tgt, base, ref, cur, strength):
+    """Each avatar eye opens by the driver's *fraction* of its neutral opening, not by the driver's
+    lid travel: an added delta cannot close wide-open eyes (a painting's, a surprised photo's) when the
+    driver blinks, and squeezes narrow ones shut on a half blink."""
+    across = ref[topo.LEFT_EYE_UPPER[0]] - ref[topo.RIGHT_EYE_UPPER[0]]    # outer eye corners
+    down = np.array([-across[1], across[0]]) / (np.linalg.norm(across) + 1e-9)   # the driver's face's "down"
+    out = tgt.copy()
+    for upper, lower in _EYES:
+        neutral = ((ref[lower] - ref[upper]) @ down).sum()
+        now = ((cur[lower] - cur[upper]) @ down).sum()
+        fraction = np.clip(now / neutral, 0.0, 1.5) if neutral > 1e-9 else 1.0
+        want = (base[lower, 1] - base[upper, 1]) * (1.0 + strength * (fraction - 1.0))
+        missing = want - (out[lower, 1] - out[upper, 1])
+        out[upper, 1] -= _UPPER_LID_SHARE * missing
+        out[lower, 1] += (1.0 - _UPPER_LID_SHARE) * missing
+    return out
 
 
 def _uncross(lmk: np.ndarray) -> np.ndarray:

@@ -75,3 +75,32 @@ def test_lids_never_cross():
     up, lo = topo.LID_PAIRS[3]
     out = rt(moved(ref, [up], dy=200.0))                    # a tracking glitch: the upper lid far below
     assert out[up, 1] <= out[lo, 1]
+
+
+def test_a_blink_closes_the_avatars_eyes_by_the_drivers_fraction_whatever_their_size():
+    ref = face_cloud()
+    ref[263] = ref[33] + [150.0, 0.0]                       # an upright driver
+    for up, lo in topo.LID_PAIRS:                           # lids 10 px apart
+        ref[lo, 1] = ref[up, 1] + 10.0
+    avatar = avatar_of(ref)
+    ups = [u for u, _ in topo.LID_PAIRS]
+    los = [lo for _, lo in topo.LID_PAIRS]
+    avatar[ups, 1] -= 0.05                                  # a wide-eyed avatar: twice the driver's opening
+
+    def gaps(lmk):
+        return lmk[los, 1] - lmk[ups, 1]
+
+    def blink(fraction):                                    # the upper lids come down
+        cur = ref.copy()
+        cur[ups, 1] = ref[los, 1] - 10.0 * fraction
+        return cur
+
+    for strength in (1.0, 0.5):
+        rt = Retargeter(avatar, RetargetConfig(expression=strength))
+        rt.calibrate(ref)
+        assert np.allclose(gaps(rt(ref)), 0.1, atol=1e-5)              # neutral: its own eyes
+        # a full blink shuts them (adding the driver's 10 px of lid travel left half of them open)
+        assert np.allclose(gaps(rt(blink(0.0))), 0.1 * (1 - strength), atol=1e-4)
+        assert np.allclose(gaps(rt(blink(0.5))), 0.1 * (1 - 0.5 * strength), atol=1e-4)
+        # and opening wider than the neutral frame opens them by the same fraction
+        assert np.allclose(gaps(rt(blink(1.2))), 0.1 * (1 + 0.2 * strength), atol=1e-4)

@@ -1,0 +1,74 @@
+"""Lid landmarks moved out to the visible edge of the eyeball in a source photo.
+
+MediaPipe's lid points often sit inside the opening: on wide-open or sideways-looking eyes the
+white of the eye shows above the upper lid points and below the lower ones. The engine treats what
+lies outside the lid points as lid skin, so when the avatar blinks that white stays in view as a
+bright crescent over the closed lid. Here each interior lid point follows the white outward along
+its column, as far as it runs unbroken (at most a fifth of the eye's width).
+"""
+import cv2
+import numpy as np
+
+from engines import topology as topo
+
+MAX_REACH = 0.2       # eye widths
+_EYES = ((topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER), (topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER))
+
+
+def _sclera_mask(crop_bgr: np.ndarray, skin_bgr: np.ndarray) -> np.ndarray:
+    """White of the eye: at least as light as the skin beside the eye and much less coloured."""
+    gray = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    sat = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2HSV)[:, :, 1].astype(np.float32)
+    skin = cv2.cvtColor(skin_bgr.reshape(1, -1, 3).astype(np.uint8), cv2.COLOR_BGR2HSV)[0]
+    skin_gray = cv2.cvtColor(skin_bgr.reshape(1, -1, 3).astype(np.uint8), cv2.COLOR_BGR2GRAY)[0]
+    skin_light, skin_sat = float(np.median(skin_gray)), float(np.median(skin[:, 1]))
+    # a pale, washed-out face gives no contrast to find the white by: leave its lids alone
+    if skin_sat < 25:
+        return np.zeros(gray.shape, bool)
+    return (gray >= 0.95 * skin_light) & (sat <= 0.55 * skin_sat)
+
+
+def _run_length(mask: np.ndarray, x: int, y: int, step: int, limit: int) -> int:
+    """Pixels of unbroken mask from (x, y) going up (step -1) or down (+1), starting within 2 px."""
+    h = mask.shape[0]
+    start = None
+    for i in range(0, limit):
+        yy = y + step * i
+        if not 0 <= yy < h:
+            break
+        if mask[yy, x]:
+            if start is None:
+                if i > 2:
+                    break
+                start = i
+        elif start is not None:
+            return i
+        elif i > 2:
+            return 0
+    return 0 if start is None else limit
+
+
+def fit_lids_to_eyeball(crop_bgr: np.ndarray, lmk_norm: np.ndarray) -> np.ndarray:
+    """lmk_norm (478 x 2, [-1, 1] over the upright crop) with the interior lid points moved to the
+    visible edge of the white of the eye; everything else unchanged."""
+    S = crop_bgr.shape[0]
+    px = (np.asarray(lmk_norm, np.float64)[:, :2] + 1.0) * S / 2.0 - 0.5
+    out = np.array(lmk_norm, np.float32, copy=True)
+    for upper, lower in _EYES:
+        width = np.linalg.norm(px[upper[0]] - px[upper[-1]])
+        if width < 8:
+            continue
+        # skin under the eye: a third of an eye width below the lower lid
+        below = px[lower[1:-1]] + [0.0, 0.35 * width]
+        xy = np.clip(np.round(below).astype(int), 0, S - 1)
+        mask = _sclera_mask(crop_bgr, crop_bgr[xy[:, 1], xy[:, 0]])
+        limit = max(1, int(MAX_REACH * width))
+        for ids, step in ((upper[1:-1], -1), (lower[1:-1], 1)):
+            reach = np.array([
+                _run_length(mask, int(np.clip(round(px[i, 0]), 0, S - 1)), int(np.clip(round(px[i, 1]), 0, S - 1)), step, limit)
+                for i in ids], np.float64)
+            # one odd column (a highlight, a lash) must not pull one point out alone
+            padded = np.concatenate([[0.0], reach, [0.0]])
+            reach = np.median(np.stack([padded[:-2], padded[1:-1], padded[2:]]), axis=0)
+            out[ids, 1] += step * reach * 2.0 / S
+    return out
