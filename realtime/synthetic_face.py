@@ -118,7 +118,8 @@ def demo_motion(t: float) -> dict:
     """Built-in demo motion at time t seconds: talking, blinking and turning the head."""
     talk = max(0.0, np.sin(2 * np.pi * 1.7 * t)) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.23 * t) ** 2)
     blink_phase = (t % 3.1) / 3.1
-    eyes = 1.0 if blink_phase < 0.93 else abs(np.cos((blink_phase - 0.93) / 0.07 * np.pi))
+    # a 0.3 s blink: long enough to shut the lids through the landmark smoothing
+    eyes = 1.0 if blink_phase < 0.9 else abs(np.cos((blink_phase - 0.9) / 0.1 * np.pi))
     yaw = 0.6 * np.sin(2 * np.pi * 0.13 * t)
     pitch = 0.35 * np.sin(2 * np.pi * 0.09 * t + 1.0)
     return dict(mouth=float(talk), eyes=float(eyes), yaw=float(yaw), pitch=float(pitch))
