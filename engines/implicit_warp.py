@@ -227,10 +227,12 @@ def mouth_interior(coords: torch.Tensor, palette: torch.Tensor, teeth: tuple) ->
     return col + torch.maximum(upper, lower) * (teeth_rgb * shade - col)
 
 
-def mouth_coords(pts: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor, height: torch.Tensor) -> torch.Tensor:
+def mouth_coords(pts: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor, height: torch.Tensor,
+                 recede: torch.Tensor = None) -> torch.Tensor:
     """Points (P x 2) in the coordinates mouth_interior draws in (3 x P), given the inner lip curves
     (n x 2 each, from corner to corner) and the face's height. The frame is the mouth's own: x along
-    the corner-to-corner line, so a tilted head tilts the teeth with it."""
+    the corner-to-corner line, so a tilted head tilts the teeth with it. recede (face heights): how
+    far teeth and tongue sit back behind the lips (pursed lips hide them)."""
     c0, c1 = upper[0], upper[-1]
     width = (c1 - c0).norm().clamp_min(1e-4)
     ax = (c1 - c0) / width
@@ -244,6 +246,9 @@ def mouth_coords(pts: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor, he
     lx, ly = frame(lower)
     below_upper = (gy - _curve_y(gx, ux, uy)) / height
     above_lower = (_curve_y(gx, lx, ly) - gy) / height
+    if recede is not None:
+        below_upper = below_upper + recede
+        above_lower = above_lower + recede
     return torch.stack([below_upper, above_lower, (2.0 * gx / width - 1.0).abs()])
 
 
@@ -512,10 +517,17 @@ class ImplicitWarpEngine(torch.nn.Module):
         # where each location sits in the target mouth, for the null key's value
         lips_up, lips_lo = tgt_all[self.i_lip_up], tgt_all[self.i_lip_lo]
         height = (tgt_all[topo.FOREHEAD_TOP] - tgt_all[topo.CHIN]).norm().clamp_min(1e-4)
+        # pursed lips ("oo"): the mouth narrower than the base photo's (against the eye corners, which
+        # expressions do not move) hides the teeth and tongue behind them, leaving a dark opening
+        corners = (topo.RIGHT_EYE_UPPER[0], topo.LEFT_EYE_UPPER[0])
+        narrow = ((lips_up[-1] - lips_up[0]).norm() / (tgt_all[corners[0]] - tgt_all[corners[1]]).norm().clamp_min(1e-4)) / \
+            ((src_lmk[0, self.i_lip_up[-1]] - src_lmk[0, self.i_lip_up[0]]).norm()
+             / (src_lmk[0, corners[0]] - src_lmk[0, corners[1]]).norm().clamp_min(1e-4)).clamp_min(1e-4)
+        recede = c.teeth[0] * _smoothstep((0.9 - narrow) / 0.3)
         if rows is None:
-            mouth = mouth_coords(P, lips_up, lips_lo, height)
+            mouth = mouth_coords(P, lips_up, lips_lo, height, recede)
         else:   # eager CPU: only where the null key can win (elsewhere its weight is zero)
-            mouth = P.new_zeros(3, P.shape[0]).index_copy_(1, m_rows, mouth_coords(P[m_rows], lips_up, lips_lo, height))
+            mouth = P.new_zeros(3, P.shape[0]).index_copy_(1, m_rows, mouth_coords(P[m_rows], lips_up, lips_lo, height, recede))
         mouth = mouth.reshape(1, 3, G, G)
         Go = c.outer_grid
         outer_lo = outer_flow(self.outer_pts, 1).reshape(1, Go, Go, 2).permute(0, 3, 1, 2)

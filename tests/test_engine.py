@@ -111,6 +111,30 @@ def test_an_opened_mouth_shows_teeth_under_the_upper_lip_and_a_dark_throat(track
     assert teeth > 120 and throat < 60 and teeth - throat > 80, (teeth, throat)
 
 
+def test_pursed_lips_open_onto_a_dark_mouth_not_teeth(tracker):
+    """An "oo": the lips pushed forward and together hide the teeth and tongue, so the opening is dark
+    (teeth filling a small round opening read as a closed mouth)."""
+    avatar, pred = make(tracker, [("neutral", {})])
+    rt = Retargeter(avatar.lmk_norm[0])
+    rt.calibrate(tracker.detect(sf.render(who=sf.OTHER)))
+    tgt = rt(tracker.detect(sf.render(who=sf.OTHER, mouth=0.6)))
+    lips = sorted(set(topo.LIPS_INNER + topo.LIPS_OUTER))
+    bands = {}
+    for name, squeeze in (("wide", 1.0), ("pursed", 0.55)):
+        t = tgt.copy()
+        centre = t[lips, 0].mean()
+        t[lips, 0] = centre + (t[lips, 0] - centre) * squeeze
+        luma = cv2.cvtColor(pred.render_bgr(t), cv2.COLOR_BGR2GRAY).astype(np.float32)
+        lm = norm_to_px(t, S)
+        height = np.linalg.norm(lm[10, :2] - lm[152, :2])
+        top, bottom = lm[13, 1], lm[14, 1]
+        x = int(round((lm[13, 0] + lm[14, 0]) / 2))
+        column = luma[int(top + 0.015 * height): int(bottom - 0.01 * height), x - 1:x + 2].mean(1)
+        bands[name] = column.max()
+    assert bands["wide"] > 120, bands                      # the same opening, lips apart: teeth
+    assert bands["pursed"] < 80, bands
+
+
 def test_the_mouth_interior_takes_the_photos_light_and_lip_colour():
     """Teeth as bright as the photo's light allows (a dim photo gets dimmer teeth, not glowing ones);
     tongue and throat from the lips' red."""
