@@ -252,6 +252,12 @@ def mouth_coords(pts: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor, he
     return torch.stack([below_upper, above_lower, (2.0 * gx / width - 1.0).abs()])
 
 
+def _mouth_width(lmk: torch.Tensor, lip_up: torch.Tensor) -> torch.Tensor:
+    """Inner mouth width over the outer eye corners' distance (which expressions do not change)."""
+    eyes = lmk[topo.RIGHT_EYE_UPPER[0]] - lmk[topo.LEFT_EYE_UPPER[0]]
+    return (lmk[lip_up[-1]] - lmk[lip_up[0]]).norm() / eyes.norm().clamp_min(1e-4)
+
+
 def patch_uv(xy: torch.Tensor, box: torch.Tensor):
     """Points (... x 2, crop coords) in units of an eye patch (box: ... x 4, centre and half sizes;
     u in [-1, 1] inside) and the patch's blend weight there (smooth, zero at and beyond its edge)."""
@@ -517,12 +523,8 @@ class ImplicitWarpEngine(torch.nn.Module):
         # where each location sits in the target mouth, for the null key's value
         lips_up, lips_lo = tgt_all[self.i_lip_up], tgt_all[self.i_lip_lo]
         height = (tgt_all[topo.FOREHEAD_TOP] - tgt_all[topo.CHIN]).norm().clamp_min(1e-4)
-        # pursed lips ("oo"): the mouth narrower than the base photo's (against the eye corners, which
-        # expressions do not move) hides the teeth and tongue behind them, leaving a dark opening
-        corners = (topo.RIGHT_EYE_UPPER[0], topo.LEFT_EYE_UPPER[0])
-        narrow = ((lips_up[-1] - lips_up[0]).norm() / (tgt_all[corners[0]] - tgt_all[corners[1]]).norm().clamp_min(1e-4)) / \
-            ((src_lmk[0, self.i_lip_up[-1]] - src_lmk[0, self.i_lip_up[0]]).norm()
-             / (src_lmk[0, corners[0]] - src_lmk[0, corners[1]]).norm().clamp_min(1e-4)).clamp_min(1e-4)
+        # pursed lips ("oo") hide the teeth and tongue behind them, leaving a dark opening
+        narrow = _mouth_width(tgt_all, self.i_lip_up) / _mouth_width(src_lmk[0], self.i_lip_up).clamp_min(1e-4)
         recede = c.teeth[0] * _smoothstep((0.9 - narrow) / 0.3)
         if rows is None:
             mouth = mouth_coords(P, lips_up, lips_lo, height, recede)

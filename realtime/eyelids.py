@@ -29,23 +29,15 @@ def _sclera_mask(crop_bgr: np.ndarray, skin_bgr: np.ndarray) -> np.ndarray:
 
 
 def _run_length(mask: np.ndarray, x: int, y: int, step: int, limit: int) -> int:
-    """Pixels of unbroken mask from (x, y) going up (step -1) or down (+1), starting within 2 px."""
-    h = mask.shape[0]
-    start = None
-    for i in range(0, limit):
-        yy = y + step * i
-        if not 0 <= yy < h:
-            break
-        if mask[yy, x]:
-            if start is None:
-                if i > 2:
-                    break
-                start = i
-        elif start is not None:
-            return i
-        elif i > 2:
-            return 0
-    return 0 if start is None else limit
+    """How far unbroken mask runs from (x, y) going up (step -1) or down (+1), if it starts within
+    2 px of it (at most limit)."""
+    ys = y + step * np.arange(limit)
+    hits = mask[ys[(ys >= 0) & (ys < mask.shape[0])], x]
+    if not hits[:3].any():
+        return 0
+    start = int(np.argmax(hits))
+    gaps = np.flatnonzero(~hits[start:])
+    return start + int(gaps[0]) if len(gaps) else len(hits)
 
 
 def fit_lids_to_eyeball(crop_bgr: np.ndarray, lmk_norm: np.ndarray) -> np.ndarray:
