@@ -49,6 +49,11 @@ EXPRESSION_FAST = sorted(set(LIPS_INNER + LIPS_OUTER + RIGHT_EYE + LEFT_EYE) | s
 STABLE = [10, 338, 297, 109, 67, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 33, 133, 263, 362,
           234, 454, 127, 356, 93, 323]
 
+# The lower lip's outer edge and the jaw below it, each from the picture's left to its right: the
+# skin between them (the chin) is carried by the two.
+LOWER_LIP_OUTER = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]
+JAW_LOWER = [58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288]
+
 # Upper/lower pairs that must never cross (lids and lips), for retargeting clamps.
 LID_PAIRS = list(zip(RIGHT_EYE_UPPER[1:-1], RIGHT_EYE_LOWER[1:-1])) + \
     list(zip(LEFT_EYE_UPPER[1:-1], LEFT_EYE_LOWER[1:-1]))

@@ -6,6 +6,7 @@ is re-applied around the avatar's face. Absolute mode maps the driver's landmark
 """
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from engines import topology as topo
@@ -26,6 +27,7 @@ class Retargeter:
         self.config = config
         self.reference = None        # driver landmarks (pixels) of the neutral frame
         self._to_avatar = None       # similarity: driver reference -> avatar crop
+        self._chin = _chin_points(self.base)
 
     def calibrate(self, driver_px: np.ndarray) -> None:
         """Take this driver frame as the neutral face (first frame with a face, or on user request)."""
@@ -44,6 +46,7 @@ class Retargeter:
             delta = (cur_aligned - ref) @ geometry.linear_part(self._to_avatar).T
             tgt = self.base + c.expression * delta
             tgt = _lids_by_fraction(tgt, self.base, ref, cur_aligned, c.expression)
+            tgt = _chin_between_lip_and_jaw(tgt, *self._chin)
         else:
             tgt = geometry.apply(self._to_avatar, cur_aligned).astype(np.float64)
         tgt = _uncross(tgt)
@@ -60,6 +63,8 @@ class Retargeter:
 
 # a blink is mostly the upper lid coming down
 _UPPER_LID_SHARE = 0.7
+# a chin squeezed to 60 % of its span in the photo is spread evenly between lip and jaw
+_CHIN_SQUEEZED = 0.4
 # MediaPipe reads a shut eye as still ~15 % open (lashes, the lids' own thickness): that much is shut
 _SHUT_READS_AS = 0.15
 _EYES = [np.array(pairs).T for pairs in (topo.LID_PAIRS[:len(topo.LID_PAIRS) // 2], topo.LID_PAIRS[len(topo.LID_PAIRS) // 2:])]
@@ -80,6 +85,44 @@ def _lids_by_fraction(tgt, base, ref, cur, strength):
         missing = want - (out[lower, 1] - out[upper, 1])
         out[upper, 1] -= _UPPER_LID_SHARE * missing
         out[lower, 1] += (1.0 - _UPPER_LID_SHARE) * missing
+    return out
+
+
+def _curve_y(pts: np.ndarray, x: np.ndarray) -> np.ndarray:
+    order = np.argsort(pts[:, 0])
+    return np.interp(x, pts[order, 0], pts[order, 1])
+
+
+def _chin_points(base: np.ndarray):
+    """Mesh points of the chin (between the lower lip's outer edge and the jaw, lip and eye contours
+    aside), where each sits between the two (0 at the lip, 1 at the jaw) and the lip-to-jaw span
+    there, all in the avatar's own face."""
+    lip, jaw = base[topo.LOWER_LIP_OUTER], base[topo.JAW_LOWER]
+    outline = np.concatenate([lip, jaw[::-1]]).astype(np.float32)
+    skip = set(topo.LOWER_LIP_OUTER + topo.JAW_LOWER + topo.LIPS_INNER + topo.LIPS_OUTER + topo.RIGHT_EYE + topo.LEFT_EYE)
+    pts = np.array([i for i in range(topo.NUM_MESH) if i not in skip
+                    and cv2.pointPolygonTest(outline, (float(base[i, 0]), float(base[i, 1])), False) > 0], int)
+    top, bottom = _curve_y(lip, base[pts, 0]), _curve_y(jaw, base[pts, 0])
+    span = np.maximum(bottom - top, 1e-6)
+    share = (base[pts, 1] - top) / span
+    inside = (share > 0) & (share < 1)
+    return pts[inside], share[inside], span[inside]
+
+
+def _chin_between_lip_and_jaw(tgt, pts, share, span):
+    """Where the chin is squeezed between the lower lip and the jaw, its skin is spread evenly between
+    them as they stand in the target. Added per-point motion folds it where the avatar's chin is
+    shorter than the driver's: on a wide-open mouth the skin under the lip ends up above the lip's
+    edge, and the warp draws it inside the lip as a pale blob while squeezing the lip into a line.
+    Unsqueezed (lip-to-jaw span at least as in the avatar's photo) the driver's own motion stays."""
+    if not len(pts):
+        return tgt
+    out = tgt.copy()
+    top = _curve_y(tgt[topo.LOWER_LIP_OUTER], tgt[pts, 0])
+    bottom = _curve_y(tgt[topo.JAW_LOWER], tgt[pts, 0])
+    even = top + share * (bottom - top)
+    squeeze = np.clip((1.0 - (bottom - top) / span) / _CHIN_SQUEEZED, 0.0, 1.0)
+    out[pts, 1] += squeeze * squeeze * (3 - 2 * squeeze) * (even - tgt[pts, 1])
     return out
 
 

@@ -43,8 +43,13 @@ def test_expression_moves_only_what_the_driver_moved_scaled_to_the_avatar():
     assert np.abs(still - avatar).max() < 1e-5              # neutral driver -> the avatar's own face
     drop = rt(moved(ref, [14, 17], dy=20.0))                 # the driver's lower lip drops 20 px
     assert np.allclose(drop[[14, 17], 1] - still[[14, 17], 1], 20.0 / 200.0, atol=1e-4)
-    others = np.setdiff1d(np.arange(478), [14, 17])
+    # the chin's skin, between the lip's edge (17) and the jaw, follows the lip part of the way
+    chin = rt._chin[0]
+    others = np.setdiff1d(np.arange(478), np.concatenate([[14, 17], chin]))
     assert np.abs(drop[others] - still[others]).max() < 1e-5
+    if len(chin):
+        follow = drop[chin, 1] - still[chin, 1]
+        assert np.all(follow >= -1e-6) and np.all(follow <= 0.1 + 1e-6)
     half = Retargeter(avatar, RetargetConfig(expression=0.5))
     half.calibrate(ref)
     assert np.allclose(half(moved(ref, [14, 17], dy=20.0))[[14, 17], 1] - still[[14, 17], 1], 0.05, atol=1e-4)
@@ -108,3 +113,26 @@ def test_a_blink_closes_the_avatars_eyes_by_the_drivers_fraction_whatever_their_
         assert np.all(np.abs(half - (1 - 0.55 * strength)) < 0.1 * strength), half
         # and opening wider than the neutral frame opens them wider
         assert np.all(gaps(rt(blink(1.2))) > 0.1 * (1 + 0.15 * strength))
+
+
+def test_the_chin_never_folds_over_the_lower_lip():
+    """A driver whose lower lip drops far more than their chin, on an avatar with a short chin: adding
+    the motion point by point would put the skin under the lip above the lip's edge (the warp then
+    draws it inside the lip); it stays spread between lip and jaw, in its own order."""
+    ref = face_cloud()
+    xs = np.linspace(250, 390, len(topo.LOWER_LIP_OUTER))
+    ref[topo.LOWER_LIP_OUTER] = np.stack([xs, 300 + 0 * xs], 1)           # a lip edge at y 300
+    ref[topo.JAW_LOWER] = np.stack([np.linspace(200, 440, len(topo.JAW_LOWER)), np.full(len(topo.JAW_LOWER), 380.0)], 1)
+    between = [18, 200, 199]
+    ref[between] = [[320, 310], [320, 330], [320, 350]]                    # the chin, top to bottom
+    avatar = avatar_of(ref)
+    rt = Retargeter(avatar)
+    assert set(between) <= set(rt._chin[0])
+    rt.calibrate(ref)
+    cur = ref.copy()
+    cur[topo.LOWER_LIP_OUTER, 1] += 60.0                                    # the lip drops 60 px
+    cur[topo.JAW_LOWER, 1] += 25.0                                          # the jaw 25
+    out = rt(cur)
+    column = [out[17, 1]] + [out[i, 1] for i in between]
+    assert np.all(np.diff(column) > 0), column                              # still in order
+    assert out[199, 1] < out[152, 1]
