@@ -73,8 +73,8 @@ def test_engine_closes_the_eyes_when_the_driver_does(tracker):
     avatar, pred = make(tracker, [("neutral", {})])
     e_open = topo.eye_openness(tracker.detect(drive(tracker, avatar, pred)))
     e_closed = topo.eye_openness(tracker.detect(drive(tracker, avatar, pred, eyes=0.0)))
-    # (lids close most of the way; a coarse flow cannot fully fold them yet: see BENCHMARKS.md)
-    assert e_closed < 0.7 * e_open, f"eye openness {e_open:.2f} -> {e_closed:.2f}"
+    # shut: MediaPipe reads the driver's shut eyes as ~17 % open, and the avatar's as less
+    assert e_closed < 0.3 * e_open, f"eye openness {e_open:.2f} -> {e_closed:.2f}"
 
 
 def test_the_mouth_cavity_fades_in_without_a_staircase(tracker):
