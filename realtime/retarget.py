@@ -4,6 +4,7 @@ Relative mode (default) keeps the avatar's own face shape: rigid pose is removed
 expression deltas are scaled/rotated into the avatar's frame, then the driver's relative head pose
 is re-applied around the avatar's face. Absolute mode maps the driver's landmarks directly.
 """
+from collections import deque
 from dataclasses import dataclass
 
 import cv2
@@ -27,12 +28,14 @@ class Retargeter:
         self.config = config
         self.reference = None        # driver landmarks (pixels) of the neutral frame
         self._to_avatar = None       # similarity: driver reference -> avatar crop
+        self._eyes = None            # the driver's neutral eye openings
         self._chin = _chin_points(self.base)
 
     def calibrate(self, driver_px: np.ndarray) -> None:
         """Take this driver frame as the neutral face (first frame with a face, or on user request)."""
         self.reference = np.asarray(driver_px, np.float64)[:, :2].copy()
         self._to_avatar = geometry.fit_similarity(self.reference[topo.STABLE], self.base[topo.STABLE])
+        self._eyes = _EyeOpenings(self.reference)
 
     def __call__(self, driver_px: np.ndarray) -> np.ndarray:
         cur = np.asarray(driver_px, np.float64)[:, :2]
@@ -45,7 +48,7 @@ class Retargeter:
         if c.relative:
             delta = (cur_aligned - ref) @ geometry.linear_part(self._to_avatar).T
             tgt = self.base + c.expression * delta
-            tgt = _lids_by_fraction(tgt, self.base, ref, cur_aligned, c.expression)
+            tgt = _lids_by_fraction(tgt, self.base, self._eyes.fraction(cur_aligned), c.expression)
             tgt = _chin_between_lip_and_jaw(tgt, *self._chin)
         else:
             tgt = geometry.apply(self._to_avatar, cur_aligned).astype(np.float64)
@@ -65,22 +68,48 @@ class Retargeter:
 _UPPER_LID_SHARE = 0.7
 # a chin squeezed to 60 % of its span in the photo is spread evenly between lip and jaw
 _CHIN_SQUEEZED = 0.4
+# the driver's usual eye opening: the median over this many frames (5 s at 30 fps), trusted down to
+# 0.9 of it (a calibration frame a little less open than usual stays the neutral)
+_EYE_WINDOW = 150
+_EYE_USUAL_SHARE = 0.9
 # MediaPipe reads a shut eye as still ~15 % open (lashes, the lids' own thickness): that much is shut
 _SHUT_READS_AS = 0.15
 _EYES = [np.array(pairs).T for pairs in (topo.LID_PAIRS[:len(topo.LID_PAIRS) // 2], topo.LID_PAIRS[len(topo.LID_PAIRS) // 2:])]
 
 
-def _lids_by_fraction(tgt, base, ref, cur, strength):
-    """Each avatar eye opens by the driver's *fraction* of its neutral opening, not by the driver's
-    lid travel: an added delta cannot close wide-open eyes (a painting's, a surprised photo's) when the
-    driver blinks, and squeezes narrow ones shut on a half blink."""
-    across = ref[topo.LEFT_EYE_UPPER[0]] - ref[topo.RIGHT_EYE_UPPER[0]]    # outer eye corners
-    down = np.array([-across[1], across[0]]) / (np.linalg.norm(across) + 1e-9)   # the driver's face's "down"
+class _EyeOpenings:
+    """The driver's opening of each eye, measured across their own face (so a rolled head reads
+    right), and its neutral: the calibration frame's, or, when that frame caught a blink or a squint,
+    the eyes' usual opening over the last five seconds (they are open most of the time). Without the
+    second an avatar calibrated on a blink stares wide-eyed until the next calibration."""
+
+    def __init__(self, ref: np.ndarray):
+        across = ref[topo.LEFT_EYE_UPPER[0]] - ref[topo.RIGHT_EYE_UPPER[0]]    # outer eye corners
+        self.down = np.array([-across[1], across[0]]) / (np.linalg.norm(across) + 1e-9)
+        self.calibrated = self.measure(ref)
+        self.recent = deque(maxlen=_EYE_WINDOW)
+
+    def measure(self, lmk: np.ndarray) -> np.ndarray:
+        return np.array([((lmk[lower] - lmk[upper]) @ self.down).sum() for upper, lower in _EYES])
+
+    def fraction(self, lmk: np.ndarray) -> np.ndarray:
+        """Per eye, its opening now over its neutral (1 where there is no opening to measure)."""
+        now = self.measure(lmk)
+        self.recent.append(now)
+        neutral = self.calibrated
+        if len(self.recent) >= _EYE_WINDOW // 5:            # a second of frames before trusting it
+            neutral = np.maximum(neutral, _EYE_USUAL_SHARE * np.median(np.array(self.recent), axis=0))
+        return np.where(neutral > 1e-9, now / np.where(neutral > 1e-9, neutral, 1.0), 1.0)
+
+
+def _lids_by_fraction(tgt, base, opening, strength):
+    """Each avatar eye opens by the driver's *fraction* of its neutral opening (opening: per eye,
+    now over neutral), not by the driver's lid travel: an added delta cannot close wide-open eyes (a
+    painting's, a surprised photo's) when the driver blinks, and squeezes narrow ones shut on a half
+    blink."""
     out = tgt.copy()
-    for upper, lower in _EYES:
-        neutral = ((ref[lower] - ref[upper]) @ down).sum()
-        now = ((cur[lower] - cur[upper]) @ down).sum()
-        fraction = np.clip((now / neutral - _SHUT_READS_AS) / (1.0 - _SHUT_READS_AS), 0.0, 1.5) if neutral > 1e-9 else 1.0
+    for (upper, lower), now in zip(_EYES, opening):
+        fraction = np.clip((now - _SHUT_READS_AS) / (1.0 - _SHUT_READS_AS), 0.0, 1.5)
         want = (base[lower, 1] - base[upper, 1]) * (1.0 + strength * (fraction - 1.0))
         missing = want - (out[lower, 1] - out[upper, 1])
         out[upper, 1] -= _UPPER_LID_SHARE * missing

@@ -136,3 +136,28 @@ def test_the_chin_never_folds_over_the_lower_lip():
     column = [out[17, 1]] + [out[i, 1] for i in between]
     assert np.all(np.diff(column) > 0), column                              # still in order
     assert out[199, 1] < out[152, 1]
+
+
+def test_a_blink_in_the_calibration_frame_does_not_leave_the_avatar_staring():
+    """The neutral face is the first frame with a face (or the one the user calibrates on); when that
+    frame caught a blink, the driver's usual opening takes over within a few seconds, and a later
+    blink still shuts the avatar's eyes."""
+    ref = face_cloud()
+    ref[263] = ref[33] + [150.0, 0.0]
+    for up, lo in topo.LID_PAIRS:
+        ref[lo, 1] = ref[up, 1] + 10.0
+    ups = [u for u, _ in topo.LID_PAIRS]
+    los = [lo for _, lo in topo.LID_PAIRS]
+    avatar = avatar_of(ref)
+    own = avatar[los, 1] - avatar[ups, 1]
+    blinking = ref.copy()
+    blinking[ups, 1] = ref[los, 1] - 2.0                     # calibrated with the lids 20 % open
+    rt = Retargeter(avatar)
+    rt.calibrate(blinking)
+    first = rt(ref)
+    assert np.all(first[los, 1] - first[ups, 1] > 1.4 * own)   # wide-eyed at first ...
+    for _ in range(90):                                      # ... three seconds of open eyes later
+        out = rt(ref)
+    assert np.allclose(out[los, 1] - out[ups, 1], own / 0.9, rtol=0.02)
+    shut = rt(blinking)
+    assert np.all(shut[los, 1] - shut[ups, 1] < 0.1 * own)
