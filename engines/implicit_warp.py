@@ -228,7 +228,7 @@ def mouth_interior(coords: torch.Tensor, palette: torch.Tensor, teeth: tuple) ->
 
 
 def mouth_coords(pts: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor, height: torch.Tensor,
-                 recede: torch.Tensor = None) -> torch.Tensor:
+                 recede: torch.Tensor) -> torch.Tensor:
     """Points (P x 2) in the coordinates mouth_interior draws in (3 x P), given the inner lip curves
     (n x 2 each, from corner to corner) and the face's height. The frame is the mouth's own: x along
     the corner-to-corner line, so a tilted head tilts the teeth with it. recede (face heights): how
@@ -244,11 +244,8 @@ def mouth_coords(pts: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor, he
     gx, gy = frame(pts)
     ux, uy = frame(upper)
     lx, ly = frame(lower)
-    below_upper = (gy - _curve_y(gx, ux, uy)) / height
-    above_lower = (_curve_y(gx, lx, ly) - gy) / height
-    if recede is not None:
-        below_upper = below_upper + recede
-        above_lower = above_lower + recede
+    below_upper = (gy - _curve_y(gx, ux, uy)) / height + recede
+    above_lower = (_curve_y(gx, lx, ly) - gy) / height + recede
     return torch.stack([below_upper, above_lower, (2.0 * gx / width - 1.0).abs()])
 
 

@@ -49,7 +49,7 @@ class AvatarSet:
                 img.lmk_px[topo.STABLE], base_crop_px[topo.STABLE])
             crops.append(cv2.warpAffine(img.image_bgr, M[:2], (S, S), flags=cv2.INTER_AREA if M[0, 0] ** 2 + M[0, 1] ** 2 < 0.5 else cv2.INTER_CUBIC,
                                         borderMode=cv2.BORDER_REPLICATE))
-            lmks.append(fit_lids_to_eyeball(crops[-1], px_to_norm(geometry.apply(M, img.lmk_px), S)))
+            lmks.append(px_to_norm(fit_lids_to_eyeball(crops[-1], geometry.apply(M, img.lmk_px)), S))
         self.crops_bgr = crops
         self.lmk_norm = np.stack(lmks).astype(np.float32)
 

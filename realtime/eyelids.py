@@ -15,13 +15,12 @@ MAX_REACH = 0.2       # eye widths
 _EYES = ((topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER), (topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER))
 
 
-def _sclera_mask(crop_bgr: np.ndarray, skin_bgr: np.ndarray) -> np.ndarray:
-    """White of the eye: at least as light as the skin beside the eye and much less coloured."""
-    gray = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    sat = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2HSV)[:, :, 1].astype(np.float32)
-    skin = cv2.cvtColor(skin_bgr.reshape(1, -1, 3).astype(np.uint8), cv2.COLOR_BGR2HSV)[0]
-    skin_gray = cv2.cvtColor(skin_bgr.reshape(1, -1, 3).astype(np.uint8), cv2.COLOR_BGR2GRAY)[0]
-    skin_light, skin_sat = float(np.median(skin_gray)), float(np.median(skin[:, 1]))
+def _sclera_mask(gray: np.ndarray, sat: np.ndarray, skin_bgr: np.ndarray) -> np.ndarray:
+    """White of the eye (gray, sat: the crop's luma and saturation): at least as light as the skin
+    beside the eye and much less coloured."""
+    skin = skin_bgr.reshape(1, -1, 3).astype(np.uint8)
+    skin_light = float(np.median(cv2.cvtColor(skin, cv2.COLOR_BGR2GRAY)))
+    skin_sat = float(np.median(cv2.cvtColor(skin, cv2.COLOR_BGR2HSV)[0, :, 1]))
     # a pale, washed-out face gives no contrast to find the white by: leave its lids alone
     if skin_sat < 25:
         return np.zeros(gray.shape, bool)
@@ -40,12 +39,14 @@ def _run_length(mask: np.ndarray, x: int, y: int, step: int, limit: int) -> int:
     return start + int(gaps[0]) if len(gaps) else len(hits)
 
 
-def fit_lids_to_eyeball(crop_bgr: np.ndarray, lmk_norm: np.ndarray) -> np.ndarray:
-    """lmk_norm (478 x 2, [-1, 1] over the upright crop) with the interior lid points moved to the
-    visible edge of the white of the eye; everything else unchanged."""
+def fit_lids_to_eyeball(crop_bgr: np.ndarray, lmk_px: np.ndarray) -> np.ndarray:
+    """lmk_px (478 x 2, pixels of the upright crop) with the interior lid points moved to the visible
+    edge of the white of the eye; everything else unchanged."""
     S = crop_bgr.shape[0]
-    px = (np.asarray(lmk_norm, np.float64)[:, :2] + 1.0) * S / 2.0 - 0.5
-    out = np.array(lmk_norm, np.float32, copy=True)
+    gray = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    sat = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2HSV)[:, :, 1].astype(np.float32)
+    px = np.asarray(lmk_px, np.float64)[:, :2]
+    out = np.array(lmk_px, copy=True)
     for upper, lower in _EYES:
         width = np.linalg.norm(px[upper[0]] - px[upper[-1]])
         if width < 8:
@@ -53,7 +54,7 @@ def fit_lids_to_eyeball(crop_bgr: np.ndarray, lmk_norm: np.ndarray) -> np.ndarra
         # skin under the eye: a third of an eye width below the lower lid
         below = px[lower[1:-1]] + [0.0, 0.35 * width]
         xy = np.clip(np.round(below).astype(int), 0, S - 1)
-        mask = _sclera_mask(crop_bgr, crop_bgr[xy[:, 1], xy[:, 0]])
+        mask = _sclera_mask(gray, sat, crop_bgr[xy[:, 1], xy[:, 0]])
         limit = max(1, int(MAX_REACH * width))
         for ids, step in ((upper[1:-1], -1), (lower[1:-1], 1)):
             reach = np.array([
@@ -62,5 +63,5 @@ def fit_lids_to_eyeball(crop_bgr: np.ndarray, lmk_norm: np.ndarray) -> np.ndarra
             # one odd column (a highlight, a lash) must not pull one point out alone
             padded = np.concatenate([[0.0], reach, [0.0]])
             reach = np.median(np.stack([padded[:-2], padded[1:-1], padded[2:]]), axis=0)
-            out[ids, 1] += step * reach * 2.0 / S
+            out[ids, 1] += step * reach
     return out

@@ -99,7 +99,7 @@ class _EyeOpenings:
         neutral = self.calibrated
         if len(self.recent) >= _EYE_WINDOW // 5:            # a second of frames before trusting it
             neutral = np.maximum(neutral, _EYE_USUAL_SHARE * np.median(np.array(self.recent), axis=0))
-        return np.where(neutral > 1e-9, now / np.where(neutral > 1e-9, neutral, 1.0), 1.0)
+        return np.divide(now, neutral, out=np.ones_like(now), where=neutral > 1e-9)
 
 
 def _lids_by_fraction(tgt, base, opening, strength):

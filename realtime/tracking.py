@@ -1,6 +1,5 @@
 """Face landmarks from MediaPipe's face mesh (models ship inside the 0.10.21 wheel) and One Euro smoothing."""
 import logging
-import math
 import threading
 
 import numpy as np
@@ -48,17 +47,12 @@ class FaceTracker:
 class OneEuroFilter:
     """Casiez et al.'s One Euro filter over an array of coordinates: smooth when still, fast when moving."""
 
-    def __init__(self, min_cutoff=2.5, beta: float = 5.0, d_cutoff: float = 4.0):
-        # min_cutoff may be per point (an N x 1 array). d_cutoff 4 Hz (not the paper's 1): the speed
-        # estimate must catch a blink's onset, or the lid's first frames are smoothed away
+    def __init__(self, min_cutoff: float = 2.5, beta: float = 5.0, d_cutoff: float = 4.0):
+        # d_cutoff 4 Hz (not the paper's 1): the speed estimate must catch a blink's onset, or the
+        # lid's first frames are smoothed away
         self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
         self._x = None
         self._dx = None
-
-    @staticmethod
-    def _alpha(cutoff, dt):
-        tau = 1.0 / (2 * math.pi * cutoff)
-        return 1.0 / (1.0 + tau / dt)
 
     def reset(self):
         self._x = None
@@ -75,12 +69,13 @@ class OneEuroFilter:
         a_d = self._alpha(self.d_cutoff, dt)
         self._dx = a_d * dx + (1 - a_d) * self._dx
         cutoff = self.min_cutoff + self.beta * np.abs(self._dx)
-        a = self._alpha_array(cutoff, dt)
+        a = self._alpha(cutoff, dt)
         self._x = a * x + (1 - a) * self._x
         return self._x.copy()
 
     @staticmethod
-    def _alpha_array(cutoff, dt):
+    def _alpha(cutoff, dt):
+        """Smoothing factor for a cutoff in Hz (a number, or one per coordinate)."""
         tau = 1.0 / (2 * np.pi * cutoff)
         return 1.0 / (1.0 + tau / dt)
 

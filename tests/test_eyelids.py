@@ -7,7 +7,7 @@ from engines import topology as topo
 from engines.implicit_warp import WarpConfig
 from engines.predictor import TorchPredictor
 from realtime import synthetic_face as sf
-from realtime.avatar import avatar_from_arrays, norm_to_px
+from realtime.avatar import avatar_from_arrays, norm_to_px, px_to_norm
 from realtime.eyelids import fit_lids_to_eyeball
 from realtime.tracking import FaceTracker
 
@@ -31,6 +31,11 @@ def lids_inside(lmk, share=0.3):
     return out
 
 
+def fit(crop, lmk):
+    """The lid fit on normalised landmarks (it works in the crop's pixels)."""
+    return px_to_norm(fit_lids_to_eyeball(crop, norm_to_px(lmk, S)), S)
+
+
 def white_pixels(img, lmk):
     gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     sat = cv2.cvtColor(img, cv2.COLOR_BGR2HSV)[:, :, 1]
@@ -44,19 +49,20 @@ def white_pixels(img, lmk):
 
 def test_lid_points_inside_the_white_move_out_to_its_edge_and_good_ones_stay(avatar):
     crop, lmk = avatar.crops_bgr[0], avatar.lmk_norm[0]
-    assert np.abs(fit_lids_to_eyeball(crop, lmk) - lmk).max() * S / 2 <= 1.0    # already on the edge
+    assert np.abs(fit(crop, lmk) - lmk).max() * S / 2 <= 1.0    # already on the edge
     inside = lids_inside(lmk)
-    fit = fit_lids_to_eyeball(crop, inside)
+    px_inside = norm_to_px(inside, S)                       # in the fit's own units: pixels
+    fitted = fit_lids_to_eyeball(crop, px_inside)
     pulled = 0.3 * (lmk[LO, 1] - lmk[UP, 1]) * S / 2                            # pixels per point
-    assert np.all(inside[UP, 1] - fit[UP, 1] >= 0)
-    assert np.all(fit[LO, 1] - inside[LO, 1] >= 0)
-    moved = np.concatenate([inside[UP, 1] - fit[UP, 1], fit[LO, 1] - inside[LO, 1]]) * S / 2
+    assert np.all(px_inside[UP, 1] - fitted[UP, 1] >= 0)
+    assert np.all(fitted[LO, 1] - px_inside[LO, 1] >= 0)
+    moved = np.concatenate([px_inside[UP, 1] - fitted[UP, 1], fitted[LO, 1] - px_inside[LO, 1]])
     pulled = np.concatenate([pulled, pulled])
     assert np.all(moved <= pulled + 1.6)                    # never past the white into the lid
     # back on the edge wherever the white was between (points left on the iris stay: no white there)
     assert (np.abs(moved - pulled) < 1.6).mean() >= 0.75, (moved, pulled)
     others = np.setdiff1d(np.arange(topo.NUM_LANDMARKS), np.concatenate([UP, LO]))
-    assert np.array_equal(fit[others], inside[others])
+    assert np.array_equal(fitted[others], px_inside[others])
 
 
 def test_a_closed_eye_shows_no_white_when_the_lid_points_sat_inside_it(avatar):
@@ -64,7 +70,7 @@ def test_a_closed_eye_shows_no_white_when_the_lid_points_sat_inside_it(avatar):
     open_white = white_pixels(avatar.crops_bgr[0], avatar.lmk_norm[0])
     shown = {}
     for name, src in (("as found", lids_inside(avatar.lmk_norm[0])),
-                      ("fitted", fit_lids_to_eyeball(avatar.crops_bgr[0], lids_inside(avatar.lmk_norm[0])))):
+                      ("fitted", fit(avatar.crops_bgr[0], lids_inside(avatar.lmk_norm[0])))):
         pred = TorchPredictor(WarpConfig(size=S, num_sources=1))
         pred.set_sources(rgb, src[None])
         shut = src.copy()                                   # the driver shut both eyes
