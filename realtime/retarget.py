@@ -30,12 +30,16 @@ class Retargeter:
         self._to_avatar = None       # similarity: driver reference -> avatar crop
         self._eyes = None            # the driver's neutral eye openings
         self._chin = _chin_points(self.base)
+        self._brow_band = _brow_band(self.base)
+        self._brow_ratio = np.ones(2)   # per eye: the avatar's brow-to-eye gap over the driver's
 
     def calibrate(self, driver_px: np.ndarray) -> None:
         """Take this driver frame as the neutral face (first frame with a face, or on user request)."""
         self.reference = np.asarray(driver_px, np.float64)[:, :2].copy()
         self._to_avatar = geometry.fit_similarity(self.reference[topo.STABLE], self.base[topo.STABLE])
         self._eyes = _EyeOpenings(self.reference)
+        driver = geometry.apply(self._to_avatar, self.reference).astype(np.float64)
+        self._brow_ratio = _brow_ratio(self.base, driver)
 
     def __call__(self, driver_px: np.ndarray) -> np.ndarray:
         cur = np.asarray(driver_px, np.float64)[:, :2]
@@ -47,6 +51,7 @@ class Retargeter:
         cur_aligned = geometry.apply(np.linalg.inv(head), cur).astype(np.float64)
         if c.relative:
             delta = (cur_aligned - ref) @ geometry.linear_part(self._to_avatar).T
+            delta[:, 1] *= 1.0 + self._brow_band @ (self._brow_ratio - 1.0)
             tgt = self.base + c.expression * delta
             tgt = _lids_by_fraction(tgt, self.base, self._eyes.fraction(cur_aligned), c.expression)
             tgt = _chin_between_lip_and_jaw(tgt, *self._chin)
@@ -115,6 +120,55 @@ def _lids_by_fraction(tgt, base, opening, strength):
         out[upper, 1] -= _UPPER_LID_SHARE * missing
         out[lower, 1] += (1.0 - _UPPER_LID_SHARE) * missing
     return out
+
+
+_BROWS = [(topo.RIGHT_BROW_LOWER, topo.RIGHT_BROW_UPPER, topo.RIGHT_EYE_UPPER),
+          (topo.LEFT_BROW_LOWER, topo.LEFT_BROW_UPPER, topo.LEFT_EYE_UPPER)]
+# a brow sits closer to its eye than the driver's (a painting's faint brow, the far eye of a turned
+# head) moves by the same *share* of its gap, down to this (below it MediaPipe's brow is a guess)
+_BROW_RATIO_MIN = 0.3
+
+
+def _brow_gaps(lmk: np.ndarray) -> np.ndarray:
+    """Per eye: the height of the brow's lower edge over the upper lid where the two come closest."""
+    return np.array([float(np.min(_curve_y(lmk[lid], lmk[lower, 0]) - lmk[lower, 1])) for lower, _, lid in _BROWS])
+
+
+def _brow_ratio(avatar: np.ndarray, driver: np.ndarray) -> np.ndarray:
+    """Per eye: the avatar's brow-to-lid gap over the driver's (both neutral, in avatar units), at
+    most 1 (a brow sitting higher than the driver's moves as the driver's does); 1 where a brow is
+    not above its lid (a tracking glitch: nothing to scale by)."""
+    a, d = _brow_gaps(avatar), _brow_gaps(driver)
+    ok = (a > 0) & (d > 0)
+    return np.where(ok, np.clip(np.divide(a, d, out=np.ones_like(a), where=ok), _BROW_RATIO_MIN, 1.0), 1.0)
+
+
+def _brow_band(base: np.ndarray) -> np.ndarray:
+    """N x 2 weights: how much each mesh point moves with its brow (1 on the brow and the skin
+    between brow and upper lid, fading to 0 on the lid and up the forehead; 0 away from the eyes).
+
+    The driver's brow travel scaled into an avatar whose brow sits nearer the eye (the far eye of
+    a turned head, a painting's faint brow) would otherwise put the brow on the lid in a frown, and
+    the eye's warp would read brow skin over the eye."""
+    w = np.zeros((len(base), 2))
+    for e, (lower, upper, lid) in enumerate(_BROWS):
+        a, b = base[lid[0]], base[lid[-1]]
+        lo_x, hi_x = min(a[0], b[0]), max(a[0], b[0])
+        line_y = np.interp(base[:, 0], [lo_x, hi_x], [a[1], b[1]] if a[0] <= b[0] else [b[1], a[1]])
+        gap = max(float(np.mean(line_y[lower] - base[lower, 1])), 1e-6)
+        u = (line_y - base[:, 1]) / gap                       # 0 on the corners' line, 1 on the brow
+        top = np.mean(line_y[upper] - base[upper, 1]) / gap  # the brow's upper edge
+        rise = np.clip((u - 0.5) / 0.3, 0.0, 1.0)              # off the lid, onto the brow skin
+        fall = np.clip((top + 1.0 - u) / 1.0, 0.0, 1.0)        # back to 1 a gap above the brow
+        brow_x = base[lower + upper, 0]
+        margin = 0.3 * (hi_x - lo_x)
+        side = np.clip(1.0 - np.maximum(brow_x.min() - base[:, 0], base[:, 0] - brow_x.max()).clip(0.0) / margin, 0.0, 1.0)
+        w[:, e] = _smooth(rise) * _smooth(fall) * _smooth(side)
+    return w
+
+
+def _smooth(t: np.ndarray) -> np.ndarray:
+    return t * t * (3 - 2 * t)
 
 
 def _curve_y(pts: np.ndarray, x: np.ndarray) -> np.ndarray:

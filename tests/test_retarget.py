@@ -161,3 +161,48 @@ def test_a_blink_in_the_calibration_frame_does_not_leave_the_avatar_staring():
     assert np.allclose(out[los, 1] - out[ups, 1], own / 0.9, rtol=0.02)
     shut = rt(blinking)
     assert np.all(shut[los, 1] - shut[ups, 1] < 0.1 * own)
+
+
+def brow_face(brow_gap):
+    """face_cloud with both eyes laid out: an upper lid arching 8 px over its corners, the brow's lower edge
+    `brow_gap` px over the corners and its upper edge 10 px higher."""
+    ref = face_cloud()
+    for lid, under, lower, upper, x0 in ((topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_BROW_LOWER, topo.RIGHT_BROW_UPPER, 240),
+                                         (topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_BROW_LOWER, topo.LEFT_BROW_UPPER, 340)):
+        xs = np.linspace(x0, x0 + 60, len(lid))
+        arch = 8 * np.sin(np.linspace(0, np.pi, len(lid)))
+        ref[lid] = np.stack([xs, 200 - arch], 1)
+        ref[under] = np.stack([xs, 200 + arch / 2], 1)
+        bx = np.linspace(x0 - 5, x0 + 65, len(lower))
+        ref[lower] = np.stack([bx, np.full(len(lower), 200.0 - brow_gap)], 1)
+        ref[upper] = np.stack([bx, np.full(len(upper), 190.0 - brow_gap)], 1)
+    return ref
+
+
+def test_a_frown_never_puts_the_brow_on_the_lid_of_an_avatar_whose_brows_sit_low():
+    """The driver's brows sit 32 px over the top of their lids, the avatar's (the far eye of a turned
+    head, a painting's faint brow) 12: the driver's frown, brows down by 24 px, added point by point
+    would put the avatar's brow on its lid (the warp then reads brow skin into the eye). The avatar
+    frowns by the same share of its own brow-to-lid gap; a raised brow rises by that share too."""
+    ref = brow_face(40.0)
+    avatar = avatar_of(brow_face(20.0))
+    rt = Retargeter(avatar)
+    rt.calibrate(ref)
+    brows = topo.RIGHT_BROW_LOWER + topo.LEFT_BROW_LOWER
+    lids = topo.RIGHT_EYE_UPPER + topo.LEFT_EYE_UPPER
+    lid_top = avatar[lids, 1].min()
+    gap = lid_top - avatar[brows, 1].mean()                                # 12 px, in avatar units
+
+    def brow_gap_left(out):
+        return out[lids, 1].min() - out[brows, 1].max()
+
+    frown = rt(moved(ref, brows + topo.RIGHT_BROW_UPPER + topo.LEFT_BROW_UPPER, dy=24.0))
+    assert 0.15 * gap < brow_gap_left(frown) < 0.35 * gap                  # 8/32 of its gap left, as the driver's
+    assert np.abs(frown[lids] - avatar[lids]).max() < 1e-6                 # the lids stay
+    raised = rt(moved(ref, brows + topo.RIGHT_BROW_UPPER + topo.LEFT_BROW_UPPER, dy=-16.0))
+    assert 1.35 * gap < brow_gap_left(raised) < 1.65 * gap                 # up by 16/32 of its gap
+    # an avatar with the driver's own proportions frowns exactly as the driver does
+    same = Retargeter(avatar_of(ref))
+    same.calibrate(ref)
+    out = same(moved(ref, brows, dy=24.0))
+    assert np.allclose(out[brows, 1] - avatar_of(ref)[brows, 1], 24.0 / 200.0, atol=1e-4)
