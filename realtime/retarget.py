@@ -31,7 +31,7 @@ class Retargeter:
         self._eyes = None            # the driver's neutral eye openings
         self._chin = _chin_points(self.base)
         self._brow_band = _brow_band(self.base)
-        self._brow_ratio = np.ones(2)   # per eye: the avatar's brow-to-eye gap over the driver's
+        self._brow_ratio = np.ones(2)   # per eye: the avatar's brow-to-lid gap over the driver's
 
     def calibrate(self, driver_px: np.ndarray) -> None:
         """Take this driver frame as the neutral face (first frame with a face, or on user request)."""
@@ -124,8 +124,8 @@ def _lids_by_fraction(tgt, base, opening, strength):
 
 _BROWS = [(topo.RIGHT_BROW_LOWER, topo.RIGHT_BROW_UPPER, topo.RIGHT_EYE_UPPER),
           (topo.LEFT_BROW_LOWER, topo.LEFT_BROW_UPPER, topo.LEFT_EYE_UPPER)]
-# a brow sits closer to its eye than the driver's (a painting's faint brow, the far eye of a turned
-# head) moves by the same *share* of its gap, down to this (below it MediaPipe's brow is a guess)
+# a brow that sits closer to its eye than the driver's (a painting's faint brow, the far eye of a
+# turned head) moves by the same *share* of its gap, down to this (below it MediaPipe's brow is a guess)
 _BROW_RATIO_MIN = 0.3
 
 
@@ -152,16 +152,14 @@ def _brow_band(base: np.ndarray) -> np.ndarray:
     the eye's warp would read brow skin over the eye."""
     w = np.zeros((len(base), 2))
     for e, (lower, upper, lid) in enumerate(_BROWS):
-        a, b = base[lid[0]], base[lid[-1]]
-        lo_x, hi_x = min(a[0], b[0]), max(a[0], b[0])
-        line_y = np.interp(base[:, 0], [lo_x, hi_x], [a[1], b[1]] if a[0] <= b[0] else [b[1], a[1]])
+        line_y = _curve_y(base[[lid[0], lid[-1]]], base[:, 0])   # through the eye's corners
         gap = max(float(np.mean(line_y[lower] - base[lower, 1])), 1e-6)
         u = (line_y - base[:, 1]) / gap                       # 0 on the corners' line, 1 on the brow
         top = np.mean(line_y[upper] - base[upper, 1]) / gap  # the brow's upper edge
         rise = np.clip((u - 0.5) / 0.3, 0.0, 1.0)              # off the lid, onto the brow skin
-        fall = np.clip((top + 1.0 - u) / 1.0, 0.0, 1.0)        # back to 1 a gap above the brow
+        fall = np.clip(top + 1.0 - u, 0.0, 1.0)                # gone one gap above the brow's top
         brow_x = base[lower + upper, 0]
-        margin = 0.3 * (hi_x - lo_x)
+        margin = 0.3 * abs(base[lid[-1], 0] - base[lid[0], 0])
         side = np.clip(1.0 - np.maximum(brow_x.min() - base[:, 0], base[:, 0] - brow_x.max()).clip(0.0) / margin, 0.0, 1.0)
         w[:, e] = _smooth(rise) * _smooth(fall) * _smooth(side)
     return w
@@ -205,7 +203,7 @@ def _chin_between_lip_and_jaw(tgt, pts, share, span):
     bottom = _curve_y(tgt[topo.JAW_LOWER], tgt[pts, 0])
     even = top + share * (bottom - top)
     squeeze = np.clip((1.0 - (bottom - top) / span) / _CHIN_SQUEEZED, 0.0, 1.0)
-    out[pts, 1] += squeeze * squeeze * (3 - 2 * squeeze) * (even - tgt[pts, 1])
+    out[pts, 1] += _smooth(squeeze) * (even - tgt[pts, 1])
     return out
 
 
