@@ -31,7 +31,7 @@ class Retargeter:
         self._eyes = None            # the driver's neutral eye openings
         self._chin = _chin_points(self.base)
         self._brow_band = _brow_band(self.base)
-        self._brow_ratio = np.ones(2)   # per eye: the avatar's brow-to-lid gap over the driver's
+        self._brow_scale = np.ones(len(self.base))   # per point: how far it moves as the driver's brow
 
     def calibrate(self, driver_px: np.ndarray) -> None:
         """Take this driver frame as the neutral face (first frame with a face, or on user request)."""
@@ -39,7 +39,7 @@ class Retargeter:
         self._to_avatar = geometry.fit_similarity(self.reference[topo.STABLE], self.base[topo.STABLE])
         self._eyes = _EyeOpenings(self.reference)
         driver = geometry.apply(self._to_avatar, self.reference).astype(np.float64)
-        self._brow_ratio = _brow_ratio(self.base, driver)
+        self._brow_scale = 1.0 + self._brow_band @ (_brow_ratio(self.base, driver) - 1.0)
 
     def __call__(self, driver_px: np.ndarray) -> np.ndarray:
         cur = np.asarray(driver_px, np.float64)[:, :2]
@@ -51,7 +51,7 @@ class Retargeter:
         cur_aligned = geometry.apply(np.linalg.inv(head), cur).astype(np.float64)
         if c.relative:
             delta = (cur_aligned - ref) @ geometry.linear_part(self._to_avatar).T
-            delta[:, 1] *= 1.0 + self._brow_band @ (self._brow_ratio - 1.0)
+            delta[:, 1] *= self._brow_scale
             tgt = self.base + c.expression * delta
             tgt = _lids_by_fraction(tgt, self.base, self._eyes.fraction(cur_aligned), c.expression)
             tgt = _chin_between_lip_and_jaw(tgt, *self._chin)
