@@ -7,6 +7,7 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 
 # Before torch loads OpenMP: idle worker threads sleep instead of spinning. The app runs capture,
@@ -55,14 +56,35 @@ def main(argv=None) -> int:
         from ui.app import main as app_main
         return app_main()
     from realtime.errors import AppError
+    _stop_cleanly_on(signal.SIGTERM, getattr(signal, "SIGHUP", None))
     try:
         return args.func(args)
     except AppError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Terminated as exc:
+        print(f"stopped ({signal.Signals(exc.signum).name})", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+class Terminated(KeyboardInterrupt):
+    """A kill or a closed terminal: unwinds like Ctrl-C, so outputs in progress are removed, not left
+    half-written (the default action ends the process on the spot)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_cleanly_on(*signals) -> None:
+    def handler(signum, frame):
+        raise Terminated(signum)
+    for sig in signals:
+        if sig is not None:
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ target, which replaces the target only when everything succeeded."""
 import errno
 import logging
 import os
+import shutil
 import tempfile
 from fractions import Fraction
 
@@ -78,12 +79,14 @@ class Mp4Writer:
             if finalize is not None:
                 finalize(self.tmp)
             os.replace(self.tmp, self.path)
-        except OutputError:
-            self._discard()
-            raise
         except Exception as exc:
+            # signing writes a second copy beside the first: a full disk shows up there as the
+            # signing library's own error, which names neither the disk nor the user's file
+            full = self._no_room()
             self._discard()
-            raise self._error(exc) from exc
+            if isinstance(exc, OutputError) and not full:
+                raise OutputError(str(exc).replace(self.tmp, self.path)) from exc
+            raise self._error(exc, full) from exc
         return self.path
 
     def abort(self) -> None:
@@ -99,8 +102,15 @@ class Mp4Writer:
         except OSError:
             pass
 
-    def _error(self, exc) -> OutputError:
-        if _is_disk_full(exc):
+    def _no_room(self) -> bool:
+        """Less free space in the folder than the video takes: a second copy cannot be written."""
+        try:
+            return shutil.disk_usage(os.path.dirname(self.path)).free < os.path.getsize(self.tmp) + (1 << 20)
+        except OSError:
+            return False
+
+    def _error(self, exc, full: bool = False) -> OutputError:
+        if full or _is_disk_full(exc):
             return OutputError(f"{self.path}: the disk is full (or the file size limit was reached) while writing; "
                                "nothing was saved. Free some space or choose another folder.")
         return OutputError(f"{self.path}: could not write the video ({exc}); nothing was saved")

@@ -1,0 +1,78 @@
+"""A run that is killed, or whose disk fills while the video is being signed, leaves nothing behind
+and says what happened."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from realtime import synthetic_face as sf
+from realtime.errors import OutputError
+from realtime.video_io import Mp4Writer
+from tests.media import write_clip, write_png
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _partials(folder):
+    return [f for f in os.listdir(folder) if f.startswith((".partial-", ".signing-"))]
+
+
+def test_a_killed_run_leaves_no_half_written_video(tmp_path):
+    src = write_png(tmp_path / "me.png", sf.render(who=sf.SAMPLE, size=256))
+    talk = [dict(mouth=0.5 + 0.5 * np.sin(i / 2.0)) for i in range(400)]
+    clip = write_clip(tmp_path / "talk.mp4", talk, fps=25.0)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "talk_avatar.mp4"
+    proc = subprocess.Popen([sys.executable, "run.py", "animate", "--source", str(src), "--driving", clip,
+                             "--output", str(out), "--size", "256", "--backend", "torch", "--consent", "self"],
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": ROOT})
+    deadline = time.monotonic() + 240
+    while not _partials(out_dir) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _partials(out_dir), "the run never started writing"
+    time.sleep(0.5)                                       # frames are going into the temporary file
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "stopped (SIGTERM)" in err
+    assert not out.exists()
+    assert not _partials(out_dir)
+
+
+def test_a_full_disk_while_signing_names_the_video_and_the_disk(tmp_path, monkeypatch):
+    """The signing library reports a full disk as its own opaque error; what the user reads must say
+    the disk is full, name their file (not the hidden temporary one) and leave nothing."""
+    import shutil
+    out = tmp_path / "clip.mp4"
+    writer = Mp4Writer(out, 25.0, 64, 64)
+    for _ in range(5):
+        writer.write(np.full((64, 64, 3), 128, np.uint8))
+    tmp = writer.tmp
+
+    def sign_fails(path):
+        raise OutputError(f"{path}: C2PA signing failed (_C2paIo: Io: Other: UntrackedPointer: 0x2)")
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage._replace(free=1000))
+    with pytest.raises(OutputError) as err:
+        writer.commit(finalize=sign_fails)
+    message = str(err.value)
+    assert "disk is full" in message and str(out) in message and tmp not in message
+    assert not out.exists() and not _partials(tmp_path)
+
+
+def test_a_signing_failure_with_room_to_spare_names_the_users_file(tmp_path):
+    out = tmp_path / "clip.mp4"
+    writer = Mp4Writer(out, 25.0, 64, 64)
+    writer.write(np.full((64, 64, 3), 128, np.uint8))
+
+    def sign_fails(path):
+        raise OutputError(f"{path}: the C2PA manifest did not verify after writing")
+    with pytest.raises(OutputError) as err:
+        writer.commit(finalize=sign_fails)
+    assert str(err.value).startswith(f"{out}: the C2PA manifest did not verify")
+    assert not out.exists() and not _partials(tmp_path)
