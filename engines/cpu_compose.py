@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .implicit_warp import Coarse, ImplicitWarpEngine, mouth_interior, patch_uv
+from .implicit_warp import Coarse, ImplicitWarpEngine, mouth_interior, patch_uv, soft_kernel, soft_weight
 
 WEIGHT_EPS = 1e-3     # a source whose weight stays below this everywhere is not sampled
 
@@ -49,6 +49,8 @@ class CpuComposer:
         rgb = np.asarray(rgb_kchw, np.float32)
         self.src_bgr = [np.ascontiguousarray((np.clip(img[::-1], 0, 1) * 255 + 0.5).astype(np.uint8).transpose(1, 2, 0))
                         for img in rgb]
+        k = soft_kernel(self.engine.config)
+        self.src_soft = [cv2.blur(img, (k, 1)) for img in self.src_bgr]     # rows blurred: see soft_weight
 
     def _px(self, flow: torch.Tensor) -> torch.Tensor:
         """Normalised crop coordinates -> pixel coordinates (pixel centres at integers)."""
@@ -83,6 +85,24 @@ class CpuComposer:
             part += weight[:, :, iy0 - ey0:iy1 - ey0, ix0 - ex0:ix1 - ex0] * (fine - part)
         return wf[0]
 
+    def _soften(self, img: np.ndarray, flow: torch.Tensor, k: int, rect, eyes) -> None:
+        """Where an eye patch stretches source k's rows, blend in its row-blurred copy (in place).
+        img: h x w x 3 uint8 sampled at flow (2 x h x w pixels) over window rectangle rect."""
+        y0, y1, x0, x1 = rect
+        for e, (ey0, ey1, ex0, ex1), uv, weight in eyes:
+            iy0, iy1, ix0, ix1 = max(y0, ey0), min(y1, ey1), max(x0, ex0), min(x1, ex1)
+            if iy1 - iy0 < 3 or ix1 <= ix0:
+                continue
+            fl = flow[:, iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
+            w = soft_weight(fl[1], self.engine.config.soft_stretch) * weight[0, 0, iy0 - ey0:iy1 - ey0, ix0 - ex0:ix1 - ex0]
+            if float(w.max()) <= WEIGHT_EPS:
+                continue
+            fx, fy = np.ascontiguousarray(fl[0].numpy()), np.ascontiguousarray(fl[1].numpy())
+            soft = cv2.remap(self.src_soft[k], fx, fy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            part = img[iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
+            wn = np.ascontiguousarray(w.numpy())
+            part[:] = cv2.blendLinear(soft, np.ascontiguousarray(part), wn, np.ascontiguousarray(1.0 - wn))
+
     def _live_rect(self, w: torch.Tensor):
         """Window-pixel rectangle around the coarse cells where weight w (G x G) exceeds WEIGHT_EPS,
         one cell wider on each side (bilinear upsampling spreads a cell's weight that far)."""
@@ -105,6 +125,7 @@ class CpuComposer:
         base[:, lo:lo + n, lo:lo + n] = self._flow_rect(co, 0, (0, n, 0, n), eyes)
         out = cv2.remap(self.src_bgr[0], base[0].numpy(), base[1].numpy(), cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        self._soften(out[lo:lo + n, lo:lo + n], base[:, lo:lo + n, lo:lo + n], 0, (0, n, 0, n), eyes)
         weights = co.weights[0]
         live = [(k, r) for k in range(1, K + 1) if (r := self._live_rect(weights[k])) is not None]
         if not live:
@@ -127,6 +148,7 @@ class CpuComposer:
                 fl = self._flow_rect(co, k, rect, eyes)
                 img = cv2.remap(self.src_bgr[k], fl[0].numpy(), fl[1].numpy(), cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+                self._soften(img, fl, k, rect, eyes)
             region[y0:y1, x0:x1] = cv2.blendLinear(img, region[y0:y1, x0:x1], wk, prev)
             mass += wu[k]
         return out

@@ -45,6 +45,9 @@ class WarpConfig:
     lid_margin: float = 0.06   # how far past the source lid landmarks a closing lid reaches (eye widths)
     brow_keep: float = 0.4     # share of the brow-to-lid skin that moves with the brow, unstretched
     lash: float = 0.1          # lash line above the upper lid that moves with it, unstretched (eye widths)
+    lid_stretch: float = 4.0   # most the lid skin stretches before the brow's unstretched edge gives way
+    soft_stretch: tuple = (1.8, 3.5)  # vertical stretch where reading a horizontally blurred source starts / is full
+    soft_width: float = 9.0    # that blur's width in pixels at 512 (scaled with the crop)
     eye_box: tuple = (0.8, 0.6)   # half width / half height of the fine eye patch, in eye widths
     eye_patch: tuple = (24, 18)   # cells of the fine eye patch (x, y)
     gaze_limit: float = 0.3    # largest iris shift, in eye widths
@@ -123,7 +126,7 @@ def _curve_y(xq: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor) -> torch.Tens
     return (y * inside).sum(-2)
 
 
-def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, keep, lash, gaze):
+def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, keep, lash, stretch, gaze):
     """Fold-aware vertical remap around each eye: the band between a target's lids maps onto the
     band between the source's lids, and the skin between brow and upper lid (and below the lower
     lid) stretches to follow, so lids really close while the brows stay put (MLS alone blends the
@@ -163,8 +166,14 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, keep, l
     # closing lid drags neither the brow nor the lashes into a dark smear. A brow pulled down onto
     # the lid (a frown, or a tracking glitch that puts it below) must not blow the stretch up.
     ratio = width_s / width_t
-    s_keep = s_br + keep * (s_up - s_br).clamp_min(0.0)
-    lash_s = torch.minimum(lash * width_s, 0.5 * (s_up - s_keep).clamp_min(0.0))
+    # a brow close over a wide-open eye (a painting's, the far eye of a turned head) leaves a pixel or
+    # two of skin between its kept edge and the lash line: stretched over a shut eye that reads as a
+    # dark box (the crease). The kept share gives way until the skin stretches at most `stretch` times.
+    span_s = (s_up - s_br).clamp_min(1e-5)
+    span_t = (t_up - t_br).clamp_min(1e-5)
+    lash_s = torch.minimum(lash * width_s, 0.5 * (1.0 - keep) * span_s)
+    most = (stretch * (span_s - lash_s) - span_t + lash_s / ratio) / (span_s * (stretch - 1.0 / ratio).clamp_min(0.1))
+    s_keep = s_br + most.clamp(0.0, keep) * span_s
     t_keep = t_br + (s_keep - s_br) / ratio
     t_lash = t_up - lash_s / ratio
     above = s_keep + (py - t_keep) * (s_up - lash_s - s_keep) / (t_lash - t_keep).clamp_min(0.1 * width_t)
@@ -186,6 +195,23 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, keep, l
     open_h = ((0.5 - (px - xc).abs() / width_t) / 0.2).clamp(0.0, 1.0)
     g = (open_v * open_h)[..., None] * gaze[:, :, None, :]                 # E x K x N x 2
     return torch.stack([xs, ys], -1) + g
+
+
+def soft_weight(read_y: torch.Tensor, stretch: tuple) -> torch.Tensor:
+    """How much to read the horizontally blurred source (0..1), from where the flow reads (read_y:
+    ... x h x w, source pixel rows per target pixel row). A lid closing over a wide-open eye stretches
+    a thin strip of skin many times: the photo's fine texture (pores, a painting's crackle) becomes
+    vertical streaks; blurred along the rows first, the same strip reads as smooth skin."""
+    y = read_y
+    d = torch.cat([y[..., 1:2, :] - y[..., 0:1, :], (y[..., 2:, :] - y[..., :-2, :]) / 2,
+                   y[..., -1:, :] - y[..., -2:-1, :]], -2)
+    times = torch.reciprocal(d.abs().clamp_min(1e-3))
+    return _smoothstep((times - stretch[0]) / (stretch[1] - stretch[0]))
+
+
+def soft_kernel(c) -> int:
+    """The blur's width in pixels for this crop size (odd)."""
+    return int(round(c.soft_width * c.size / 512.0)) // 2 * 2 + 1
 
 
 def mouth_palette(rgb: torch.Tensor, lmk: torch.Tensor) -> torch.Tensor:
@@ -451,7 +477,8 @@ class ImplicitWarpEngine(torch.nn.Module):
         limit = (width_e[:, None, None] * c.gaze_limit)
         gaze = torch.maximum(torch.minimum(gaze, limit), -limit)
         eye_flow = _lid_correction(patches, mls_all[n_grid:n_e].view(E, n_eye, K, 2), tgt_all, src_lmk,
-                                   self.i_upper, self.i_lower, self.i_brow, c.lid_band, c.lid_margin, c.brow_keep, c.lash, gaze)
+                                   self.i_upper, self.i_lower, self.i_brow, c.lid_band, c.lid_margin, c.brow_keep, c.lash,
+                                   c.lid_stretch, gaze)
         eye_flow = eye_flow.permute(1, 0, 3, 2).reshape(K, E, 2, ey, ex)
         P, mls = P_grid, mls_all[:n_grid]
 
@@ -553,6 +580,13 @@ class ImplicitWarpEngine(torch.nn.Module):
             wf = wf + eye_w[e:e + 1] * (fine - wf)
         base_flow = base_flow + F.pad(wf[:1] - base_flow[:, :, lo:lo + n, lo:lo + n], pad)
         out = F.grid_sample(src_rgb[:1], base_flow.permute(0, 2, 3, 1), align_corners=False)     # 1 x 3 x S x S
+        # inside the eye patches, strongly stretched rows read the row-blurred source
+        k = soft_kernel(c)
+        soft_rgb = F.avg_pool2d(src_rgb, (1, k), stride=1, padding=(0, k // 2), count_include_pad=False)
+        soft_w = soft_weight(wf[:, 1:2] * (S / 2.0), c.soft_stretch) * eye_w.sum(0, keepdim=True).clamp(max=1.0)
+        soft_base = F.grid_sample(soft_rgb[:1], wf[:1].permute(0, 2, 3, 1), align_corners=False)
+        base_win = out[:, :, lo:lo + n, lo:lo + n]
+        out = out + F.pad(soft_w[:1] * (soft_base - base_win), pad)
         base_win = out[:, :, lo:lo + n, lo:lo + n]
         w_win = F.interpolate(co.weights, size=(n, n), mode="bilinear", align_corners=True)  # 1 x (K+1) x n x n
         inside = mouth_interior(F.interpolate(co.mouth, size=(n, n), mode="bilinear", align_corners=True)[0],
@@ -560,6 +594,8 @@ class ImplicitWarpEngine(torch.nn.Module):
         blend = base_win * w_win[:, 0:1] + inside * w_win[:, K:K + 1]
         if K > 1:
             imgs = F.grid_sample(src_rgb[1:], wf[1:].permute(0, 2, 3, 1), align_corners=False)   # (K-1) x 3 x n x n
+            soft = F.grid_sample(soft_rgb[1:], wf[1:].permute(0, 2, 3, 1), align_corners=False)
+            imgs = imgs + soft_w[1:] * (soft - imgs)
             blend = blend + (imgs * w_win[0, 1:K, None]).sum(0, keepdim=True)
         out = out + F.pad(blend - base_win, pad)
         return out.clamp(0.0, 1.0)

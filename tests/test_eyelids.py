@@ -104,3 +104,65 @@ def test_a_blink_leaves_the_brows_where_they_are():
                    int(src[upper, 0].min()): int(src[upper, 0].max())]
         assert band.shape[0] >= 4, "the shut lid did not come down"
         assert (band < 0.9 * skin).mean() < 0.1, f"{(band < 0.9 * skin).mean():.1%} of the lid is darkened"
+
+
+def _grainy_wide_eyed_photo():
+    """Wide eyes (a lot of lid to unfold over them) on skin with fine grain (pores, a painting's
+    crackle): what a blink stretches into streaks if it stretches the photo's texture as it is."""
+    import dataclasses
+    photo = sf.render(who=dataclasses.replace(sf.SAMPLE, eye_size=1.6), size=512).astype(np.float32)
+    grain = np.random.default_rng(0).normal(0, 18, photo.shape[:2]).astype(np.float32)[..., None]
+    return np.clip(photo + grain, 0, 255).astype(np.uint8)
+
+
+def test_a_shut_lid_shows_skin_not_streaks():
+    """Closing a wide-open eye stretches a thin strip of lid skin over it; read as it is, each pixel
+    of grain becomes a vertical streak. Across the shut lid the column-to-column variation that runs
+    the lid's whole height must stay as in the photo's own skin (it was 1.9 x with the plain read)."""
+    from realtime.retarget import Retargeter
+    size = 512
+    t = FaceTracker(static=True, max_faces=2)
+    avatar = avatar_from_arrays([("grainy", _grainy_wide_eyed_photo())], size, t)
+    rt = Retargeter(avatar.lmk_norm[0])
+    rt.calibrate(t.detect(sf.render(who=sf.OTHER)))
+    shut = rt(t.detect(sf.render(who=sf.OTHER, eyes=0.0)))
+    t.close()
+    pred = TorchPredictor(WarpConfig(size=size, num_sources=1))
+    pred.set_sources(*avatar.engine_inputs())
+    photo = cv2.cvtColor(avatar.crops_bgr[0], cv2.COLOR_BGR2GRAY).astype(np.float32)
+    src, tgt = norm_to_px(avatar.lmk_norm[0], size), norm_to_px(shut, size)
+
+    def streaks(img, rows, cols):
+        return float(np.abs(np.diff(img[rows, cols].mean(0))).mean())    # what survives averaging down
+    for out in (pred.render_bgr(shut), pred.render_reference(shut)):       # the CPU path and the graph
+        g = cv2.cvtColor(out, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        for upper in (topo.RIGHT_EYE_UPPER, topo.LEFT_EYE_UPPER):
+            top, bottom = int(src[upper, 1].min()), int(tgt[upper, 1].min()) - 2   # the lid that came down
+            cols = slice(int(src[upper, 0].min()) + 2, int(src[upper, 0].max()) - 2)
+            assert bottom - top >= 10, "the lid did not come down"
+            own = streaks(photo, slice(top - 30, bottom - 30), cols)          # the photo's skin above the eye
+            assert streaks(g, slice(top, bottom), cols) < 1.3 * own
+
+
+def test_a_low_brow_gives_way_before_the_lid_skin_stretches_past_four_times():
+    """A brow close over a wide-open eye (a painting, the far eye of a turned head) leaves a pixel or
+    two of skin between its unstretched edge and the lash line; stretched over the shut eye that reads
+    as a dark box (the crease). The kept brow edge gives way instead: the lid skin stretches <= 4 x
+    (6.6 x with the brow's edge always kept)."""
+    import torch
+    from engines.implicit_warp import _lid_correction
+    xs = torch.tensor([0.40, 0.50, 0.60])
+    lid = lambda y: torch.stack([xs, torch.tensor([y + 0.01, y, y + 0.01])], 1)    # noqa: E731
+    src = torch.zeros(1, 468, 2)
+    src[0, 0:3], src[0, 3:6] = lid(0.45), lid(0.51)                  # upper and lower lid: open
+    src[0, 6:9] = torch.stack([xs, torch.full((3,), 0.40)], 1)       # the brow, 0.05 above
+    tgt = src[0].clone()
+    tgt[0:3] = lid(0.505)                                            # the upper lid comes down: shut
+    idx = lambda a: torch.arange(a, a + 3)[None]                     # noqa: E731
+    py = torch.linspace(0.38, 0.51, 400)
+    P = torch.stack([torch.full_like(py, 0.5), py], 1)[None]       # a column down the eye's middle
+    mapped = _lid_correction(P, P[:, :, None, :].clone(), tgt, src, idx(0), idx(3), idx(6),
+                             0.45, 0.06, 0.4, 0.1, 4.0, torch.zeros(1, 1, 2))[0, 0, :, 1]
+    between = (py > 0.402) & (py < 0.495)                            # brow to the shut lid, in the target
+    read = torch.diff(mapped[between]) / torch.diff(py[between])
+    assert 1 / float(read.min()) <= 4.05, f"the lid skin stretched {1 / float(read.min()):.1f} x"
