@@ -4,6 +4,9 @@ Placement: top-right corner of the centre 4:3 area (call apps crop 16:9 to 4:3),
 least 5% of the frame's shorter side, white text on a dark plate for contrast after compression.
 The plate is rendered once per frame size; per frame it is a small alpha blend.
 
+The text is never cut: a line too wide for the 4:3 area first shrinks (never below 5%), then wraps
+at a space or after a hyphen; a frame too small for even that gets a ValueError, not a clipped label.
+
 Text is locale-aware. It is drawn with DejaVu Sans Bold when a copy ships in an installed package
 (matplotlib's, pulled in by mediapipe) or the system has one, which covers Latin, Greek and
 Cyrillic; otherwise with OpenCV's Hershey font after folding accents to ASCII. Scripts neither can
@@ -11,6 +14,7 @@ draw (Chinese, Japanese, Korean, Arabic...) fall back to English.
 """
 import functools
 import glob
+import itertools
 import logging
 import os
 import unicodedata
@@ -22,7 +26,12 @@ log = logging.getLogger(__name__)
 
 TEXT = "AI-GENERATED"
 CAP_FRACTION = 0.055          # cap height / shorter side (>= 0.05 required)
+MIN_CAP_FRACTION = 0.05       # the requirement: a label that does not fit shrinks to this, no further
+LEGIBLE_CAP_PX = 8            # wrap before shrinking line 1 below this...
+MIN_CAP_PX = 6                # ...and never below this (tiny frames): smaller is not legible
 SUB_FRACTION = 0.62           # second line's cap height / first line's
+SUB_MIN_CAP_PX = 5
+LABEL_MAX_LINES = 2           # the label reads as one unit; the attestation line wraps as needed
 
 # (label, second line for the attestation-only path, recording notice)
 TEXTS = {
@@ -106,7 +115,10 @@ def render_text(text: str, cap_px: int, color=(255, 255, 255)):
         from PIL import Image, ImageDraw, ImageFont
         probe = ImageFont.truetype(path, 100)
         l, t, r, b = probe.getbbox("H")
-        font = ImageFont.truetype(path, max(6, int(round(100 * cap_px / (b - t)))))
+        size = max(6, int(round(100 * cap_px / (b - t))))
+        font = ImageFont.truetype(path, size)
+        if font.getbbox("H")[3] - font.getbbox("H")[1] < cap_px:   # rounding must not go below 5%
+            font = ImageFont.truetype(path, size + 1)
         l, t, r, b = font.getbbox(text)
         img = Image.new("L", (r - l + 2, b - t + 2), 0)
         ImageDraw.Draw(img).text((1 - l, 1 - t), text, fill=255, font=font)
@@ -138,8 +150,57 @@ def centre_43_box(width: int, height: int):
     return 0, y0, width, y0 + h43
 
 
+def _breaks(text: str) -> list:
+    """Where text may wrap: (end of this line, start of the next); a hyphen stays on its line."""
+    return [(i, i + 1) for i, c in enumerate(text) if c == " "] + \
+           [(i + 1, i + 1) for i, c in enumerate(text[:-1]) if c == "-" and text[i + 1] != " "]
+
+
+def _wrap(text: str, n: int):
+    """text in n lines, the longest as short as possible; None when it has too few break points."""
+    best = None
+    for cut in itertools.combinations(sorted(_breaks(text)), n - 1):
+        ends, starts = [c[0] for c in cut] + [len(text)], [0] + [c[1] for c in cut]
+        lines = [text[s:e] for s, e in zip(starts, ends)]
+        if all(lines) and (best is None or max(map(len, lines)) < max(map(len, best))):
+            best = lines
+    return best
+
+
+def _spacing(cap: int):
+    """(pad inside the plate, margin around it) for a cap height."""
+    return max(3, cap // 3), max(2, cap // 3)
+
+
+def _fits(text: str, caps, max_lines: int, room):
+    """Yield (cap, [(img, alpha) per line]) whose every line is at most room(cap) px wide, in order
+    of preference: fewer lines first, then the larger cap (shrink before wrapping)."""
+    caps = list(caps)
+    for n in range(1, max_lines + 1):
+        lines = _wrap(text, n)
+        if lines is None:
+            break
+        widest = max(render_text(ln, caps[0])[1].shape[1] for ln in lines)
+        # text width ~ cap: skip the caps that clearly cannot fit instead of rendering each one
+        start = caps[0] * room(caps[0]) / widest * 1.05 + 1
+        for cap in caps:
+            if cap > start:
+                continue
+            rendered = [render_text(ln, cap) for ln in lines]
+            if max(a.shape[1] for _, a in rendered) <= room(cap):
+                yield cap, rendered
+
+
+def _label_caps(short: int):
+    """Line 1 cap heights to try, preferred first: legible sizes, then (tiny frames) down to MIN_CAP_PX."""
+    pref = max(LEGIBLE_CAP_PX, int(np.ceil(CAP_FRACTION * short)))
+    floor = max(MIN_CAP_PX, int(np.ceil(MIN_CAP_FRACTION * short)))
+    return range(pref, max(floor, LEGIBLE_CAP_PX) - 1, -1), range(min(pref, LEGIBLE_CAP_PX) - 1, floor - 1, -1)
+
+
 class VisibleLabel:
-    """The label plate for one frame size: line 1 the label, optional line 2 (attestation path)."""
+    """The label plate for one frame size: line 1 the label, optional line 2 (attestation path).
+    Raises ValueError when the frame is too small to hold the whole text legibly."""
 
     def __init__(self, width: int, height: int, text: str = None, subtext: str = None, locale: str = None):
         self.size = (width, height)
@@ -152,28 +213,20 @@ class VisibleLabel:
             subtext = TEXTS["en"][1]
         self.text, self.subtext = text, subtext
         bx0, by0, bx1, by1 = centre_43_box(width, height)
-        cap = max(8, int(np.ceil(CAP_FRACTION * min(width, height))))
-        pad = max(3, cap // 3)
-        lines = [render_text(text, cap)]
-        if subtext:
-            sub_cap = max(6, int(round(cap * SUB_FRACTION)))
-            img, a = render_text(subtext, sub_cap)
-            room = (bx1 - bx0) - 2 * pad - 2 * max(2, cap // 3)
-            if a.shape[1] > room:          # shrink the second line only; line 1 keeps its size
-                img, a = render_text(subtext, max(5, int(sub_cap * room / a.shape[1])))
-            lines.append((img, a))
+        layout = self._layout(bx1 - bx0, by1 - by0, min(width, height))
+        if layout is None:
+            raise ValueError(f"label: a {width}x{height} frame is too small to show {text!r}"
+                             f"{' / ' + repr(subtext) if subtext else ''} whole and legible "
+                             f"(cap height >= {MIN_CAP_PX} px and 5% of the shorter side)")
+        cap, lines, pad, margin, tw, th = layout
         gap = pad // 2
-        tw = max(a.shape[1] for _, a in lines)
-        th = sum(a.shape[0] for _, a in lines) + gap * (len(lines) - 1)
         pw, ph = tw + 2 * pad, th + 2 * pad
-        margin = max(2, cap // 3)
         x1 = bx1 - margin
         x0 = max(bx0 + margin, x1 - pw)
         y0 = by0 + margin
-        pw, ph = min(pw, width - x0), min(ph, height - y0)
         self.rect = (x0, y0, x0 + pw, y0 + ph)
         self.cap_height = cap
-        plate = np.full((th + 2 * pad, tw + 2 * pad, 3), 20, np.float32)
+        plate = np.full((ph, pw, 3), 20, np.float32)
         y = pad
         for img, a in lines:                   # right-aligned lines
             h, w = a.shape
@@ -181,8 +234,32 @@ class VisibleLabel:
             region = plate[y:y + h, xs:xs + w]
             region[:] = region * (1 - a[..., None]) + img.astype(np.float32) * a[..., None]
             y += h + gap
-        self.plate = plate[:ph, :pw].astype(np.uint8)
+        self.plate = plate.astype(np.uint8)
         self.opacity = 0.85
+
+    def _layout(self, box_w: int, box_h: int, short: int):
+        """(cap, rendered lines, pad, margin, text width, text height) of the first layout whose
+        plate fits the 4:3 box whole, or None. Never crops: a cut label reads as something else."""
+        def room(cap):
+            pad, margin = _spacing(cap)
+            return box_w - 2 * pad - 2 * margin
+        for caps in _label_caps(short):
+            if not caps:
+                continue
+            for cap, lines in _fits(self.text, caps, LABEL_MAX_LINES, room):
+                pad, margin = _spacing(cap)
+                if self.subtext:               # line 2 shrinks (line 1 keeps its size), then wraps
+                    sub_cap = max(6, int(round(cap * SUB_FRACTION)))
+                    sub = next(_fits(self.subtext, range(sub_cap, SUB_MIN_CAP_PX - 1, -1),
+                                     len(self.subtext.split()), lambda _: room(cap)), None)
+                    if sub is None:
+                        continue
+                    lines = lines + sub[1]
+                tw = max(a.shape[1] for _, a in lines)
+                th = sum(a.shape[0] for _, a in lines) + pad // 2 * (len(lines) - 1)
+                if th + 2 * pad + margin <= box_h:
+                    return cap, lines, pad, margin, tw, th
+        return None
 
     def apply(self, frame_bgr: np.ndarray) -> np.ndarray:
         """Burn the label into frame_bgr in place and return it."""

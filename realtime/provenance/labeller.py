@@ -42,7 +42,12 @@ class Labeller:
     def _label(self, w: int, h: int) -> VisibleLabel:
         if (w, h) not in self._labels:
             sub = texts(self.locale)[1] if self.stronger else None
-            self._labels[(w, h)] = VisibleLabel(w, h, subtext=sub, locale=self.locale)
+            try:
+                self._labels[(w, h)] = VisibleLabel(w, h, subtext=sub, locale=self.locale)
+            except ValueError as exc:          # too small for a whole label: remember, don't re-render
+                self._labels[(w, h)] = str(exc)
+        if isinstance(self._labels[(w, h)], str):
+            raise ValueError(self._labels[(w, h)])     # fail closed: no frame without the whole label
         return self._labels[(w, h)]
 
     def _for_size(self, w: int, h: int):
