@@ -14,7 +14,7 @@ from engines import topology as topo
 from . import geometry
 from .eyelids import fit_lids_to_eyeball
 from .errors import InputError
-from .images import load_image_bgr
+from .images import load_image_hashed
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ class AvatarImage:
     name: str
     image_bgr: np.ndarray
     lmk_px: np.ndarray          # 478 x 3, pixels
+    sha256: str = None          # hash of the file bytes it was decoded from (what consent covers)
 
 
 @dataclass
@@ -60,6 +61,11 @@ class AvatarSet:
     @property
     def count(self) -> int:
         return len(self.images)
+
+    @property
+    def image_hashes(self) -> tuple:
+        """The hashes of the files exactly as decoded here: check consent against these, never a re-read."""
+        return tuple(img.sha256 for img in self.images)
 
     def engine_inputs(self):
         """(K x 3 x S x S float RGB in [0,1], K x 478 x 2) for the engine's set_sources."""
@@ -119,8 +125,8 @@ def load_avatar_set(paths, size: int, tracker=None) -> AvatarSet:
     try:
         images = []
         for p in paths:
-            img = load_image_bgr(p)
-            images.append(AvatarImage(str(p), img, detect_single_face(str(p), img, tracker)))
+            img, sha = load_image_hashed(p)
+            images.append(AvatarImage(str(p), img, detect_single_face(str(p), img, tracker), sha))
     finally:
         if own:
             tracker.close()

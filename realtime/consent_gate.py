@@ -18,6 +18,8 @@ def parse_consent(arg: str):
 def require_consent(image_hashes, consent_arg, store, scope="animate"):
     """Return a valid consent record for these images, recording the given one if needed."""
     wanted = parse_consent(consent_arg)
+    if not image_hashes or not all(image_hashes):      # an image not read from a file has no hash to consent to
+        raise ConsentError("consent covers image files: every avatar image needs the hash of its file")
     record = store.find_valid(image_hashes, scope=scope)
     if record is None and wanted is not None:
         kind, name = wanted

@@ -1,4 +1,6 @@
 """Loading avatar photos safely: every odd but valid image just works, every bad one gets a clear error."""
+import hashlib
+import io
 import os
 
 import numpy as np
@@ -11,13 +13,41 @@ MAX_FILE_BYTES = 200 * 2 ** 20
 
 def load_image_bgr(path) -> np.ndarray:
     """Read PATH into an 8-bit BGR array, applying EXIF rotation; 16-bit, alpha, grey and CMYK convert."""
+    return decode_image_bgr(read_image_file(path), path)
+
+
+def load_image_hashed(path) -> tuple:
+    """(BGR array, SHA-256 hex of the file) from ONE read of PATH: consent is checked against the hash,
+    so it must be the hash of exactly the bytes that were decoded, not of a second read of the file."""
+    data = read_image_file(path)
+    return decode_image_bgr(data, path), hash_image_bytes(data)
+
+
+def hash_image_bytes(data: bytes) -> str:
+    """SHA-256 (hex) of an image file's bytes: the same value as provenance.consent.hash_image_file."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def read_image_file(path) -> bytes:
+    """PATH's bytes, read once and at most MAX_FILE_BYTES (a file growing while read cannot get past it)."""
+    path = check_input_file(path, "an image file")
+    with open(path, "rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
+        size = os.fstat(f.fileno()).st_size
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(path, f"file is {max(size, len(data)) / 2**20:.0f} MB, larger than the {MAX_FILE_BYTES // 2**20} MB limit")
+    if not data:
+        raise InputError(path, "file is empty")
+    return data
+
+
+def decode_image_bgr(data: bytes, path) -> np.ndarray:
+    """Decode an image file's bytes (PATH only names it in errors) into an 8-bit BGR array."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    path = check_input_file(path, "an image file")
-    if os.path.getsize(path) > MAX_FILE_BYTES:
-        raise InputError(path, f"file is {os.path.getsize(path) / 2**20:.0f} MB, larger than the {MAX_FILE_BYTES // 2**20} MB limit")
+    path = os.fspath(path)
     try:
-        with Image.open(path) as img:
+        with Image.open(io.BytesIO(data)) as img:
             w, h = img.size
             if w * h > MAX_PIXELS:
                 raise InputError(path, f"image is {w}x{h} ({w * h / 1e6:.0f} MP), larger than the "

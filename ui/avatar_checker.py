@@ -1,6 +1,7 @@
 """Checks avatar photos off the UI thread: one worker thread owns a MediaPipe face tracker (static
 mode, two faces so a second person is noticed) and answers requests in order; results come back as a
-Qt signal. Results are cached per file content."""
+Qt signal. Each file is read once: its image and its hash (what consent covers) come from the same
+bytes. Results are cached per file content."""
 import logging
 import queue
 import threading
@@ -17,6 +18,7 @@ class CheckedImage:
     image_bgr: object         # the full image
     check: object             # realtime.live.image_check.ImageCheck
     used: bool = True
+    sha256: str = None        # hash of the bytes image_bgr was decoded from (consent covers it); None: unreadable
 
 
 @dataclass
@@ -63,8 +65,8 @@ class AvatarChecker(QObject):
         return FaceTracker(static=True, max_faces=2)
 
     def _run(self) -> None:
-        from realtime.images import load_image_bgr
         from realtime.live.image_check import ImageCheck, check_image
+        from realtime.provenance.consent import hash_image_array
         tracker = None
         while True:
             job = self._q.get()
@@ -89,17 +91,11 @@ class AvatarChecker(QObject):
                     from realtime.sample_avatar import sample_images
                     for i, (name, img) in enumerate(sample_images()):
                         used = sample_used is None or i in sample_used
-                        images.append(CheckedImage(name, img, self._cached(("sample", name), lambda: check_image(name, img, tracker)), used))
+                        images.append(CheckedImage(name, img, self._cached(("sample", name), lambda: check_image(name, img, tracker)),
+                                                   used, hash_image_array(img)))
                 else:
                     for path in info.paths():
-                        try:
-                            st = path.stat()
-                            key = (str(path), st.st_size, st.st_mtime_ns)
-                            img = load_image_bgr(path)
-                            check = self._cached(key, lambda: check_image(path.name, img, tracker))
-                        except Exception as exc:           # unreadable: a rejection with its reason
-                            img, check = None, ImageCheck(path.name, False, str(getattr(exc, "problem", exc)))
-                        images.append(CheckedImage(path.name, img, check, info.used.get(path.name, True)))
+                        images.append(self._check_file(path, info.used.get(path.name, True), tracker))
                     self._same_person(images)
                 self.checked.emit(CheckedSet(info, images), n)
             except Exception as exc:
@@ -110,6 +106,21 @@ class AvatarChecker(QObject):
                 tracker.close()
             except Exception:
                 pass
+
+    def _check_file(self, path, used: bool, tracker) -> CheckedImage:
+        """One read of the file: the image checked and shown and the hash consent is checked against
+        are both from these bytes, so a file swapped later cannot borrow this one's consent."""
+        from realtime.images import decode_image_bgr, hash_image_bytes, read_image_file
+        from realtime.live.image_check import ImageCheck, check_image
+        img = sha = None
+        try:
+            data = read_image_file(path)
+            sha = hash_image_bytes(data)
+            img = decode_image_bgr(data, path)
+            check = self._cached((path.name, sha), lambda: check_image(path.name, img, tracker))
+        except Exception as exc:           # unreadable: a rejection with its reason
+            img, check = None, ImageCheck(path.name, False, str(getattr(exc, "problem", exc)))
+        return CheckedImage(path.name, img, check, used, sha)
 
     def _same_person(self, images) -> None:
         """Reject photos of someone else than the base photo's person (dlib face embedding)."""

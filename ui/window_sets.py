@@ -65,12 +65,11 @@ class AvatarSetActions:
         return self.current is not None and not self.current.info.is_sample
 
     def _set_hashes(self) -> list:
+        """The hashes of the bytes the checker decoded (not a re-read of the files): consent is checked
+        for exactly the images shown. A file that could not be read has none, so no record matches it."""
         if self.current is None:
             return []
-        if self.current.info.is_sample:
-            from realtime.provenance.consent import hash_image_array
-            return [hash_image_array(c.image_bgr) for c in self.current.images]
-        return self.current.info.hashes()
+        return [c.sha256 for c in self.current.images if c.sha256]
 
     def _consent_record(self, scope: str = "live"):
         if not self._needs_consent() or not self.current.images:
@@ -165,15 +164,16 @@ class AvatarSetActions:
 
     def _live_avatar(self):
         from realtime.live.live_avatar import make_live_avatar
+        from realtime.provenance.consent import needs_stronger_label
         c = self.current
         usable = c.usable
-        images = [u.check.to_avatar_image(u.image_bgr) for u in usable]
+        images = [u.check.to_avatar_image(u.image_bgr, u.sha256) for u in usable]
         used = [i for i, u in enumerate(usable) if u.used]
         record = self._consent_record()
         s = self.settings
         return make_live_avatar(c.info.name, images, tuple(self._set_hashes()), s.output_width, s.output_height,
                                 used=used, needs_consent=not c.info.is_sample,
-                                stronger_label=bool(record and record.method == "attestation"),
+                                stronger_label=needs_stronger_label(record),
                                 set_id=c.info.set_id)
 
     def add_files(self, set_id: str, paths: list) -> None:

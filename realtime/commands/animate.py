@@ -19,7 +19,8 @@ def add_parser(sub):
     p.add_argument("--output", required=True, metavar="OUT.mp4")
     add_engine_args(p)
     p.add_argument("--consent", metavar="self|other:NAME",
-                   help="record consent for this image set (needed once per set)")
+                   help="record consent for this image set (needed once per set); an attestation, so outputs "
+                        "say consent is attested, not verified (`run.py consent self` checks it live instead)")
     p.set_defaults(func=run_animate)
 
     d = sub.add_parser("demo", help="the built-in sample avatar driven by built-in demo motion")
@@ -58,13 +59,14 @@ def check_same_person(avatar) -> None:
 
 
 def run_animate(args) -> int:
-    from ..provenance.consent import ConsentStore, hash_image_file
+    from ..consent_gate import require_consent
+    from ..provenance.consent import ConsentStore
     check_writable(args.output)
     avatar = load_avatar_set(args.source, args.size)
     check_same_person(avatar)
     store = ConsentStore.default()
-    from ..consent_gate import require_consent
-    record = require_consent([hash_image_file(p) for p in args.source], args.consent, store)
+    # the hashes of the bytes that were decoded, not a second read: the file may have changed since
+    record = require_consent(avatar.image_hashes, args.consent, store)
     driving = open_driving(args.driving)
     return _render(avatar, driving, args.output, config_from_args(args), store=store, record=record,
                    driving_name=args.driving)

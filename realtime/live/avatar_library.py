@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 
 from ..errors import InputError
-from ..images import load_image_bgr
+from ..images import decode_image_bgr, read_image_file
 from ..provenance.consent import hash_image_file
 from ..provenance.paths import app_home, write_private
 
@@ -45,6 +45,8 @@ class AvatarSetInfo:
         return [self.folder / f for f in self.files] if self.folder else []
 
     def hashes(self) -> list:
+        """The files' hashes as they are now on disk. Not for consent checks of a checked set: those use
+        the hashes of the bytes that were decoded (ui.avatar_checker), as the file may change in between."""
         return [hash_image_file(p) for p in self.paths()]
 
 
@@ -120,10 +122,11 @@ class AvatarLibrary:
         self._room(info, len(paths))
         added = []
         for p in paths:
-            load_image_bgr(p)                       # refuse non-images now, with the loader's clear message
+            data = read_image_file(p)
+            decode_image_bgr(data, p)               # refuse non-images now, with the loader's clear message
             ext = p.suffix.lower() if p.suffix.lower() in IMAGE_EXTS else ".img"
             name = self._next_name(info, ext)
-            shutil.copyfile(p, info.folder / name)
+            (info.folder / name).write_bytes(data)  # the bytes just checked, not a second read of p
             info.files.append(name)
             info.used[name] = True
             added.append(name)

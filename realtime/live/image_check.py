@@ -45,10 +45,11 @@ class ImageCheck:
     lmk_px: np.ndarray = None
     facts: FaceFacts = None
 
-    def to_avatar_image(self, image_bgr: np.ndarray) -> AvatarImage:
+    def to_avatar_image(self, image_bgr: np.ndarray, sha256: str = None) -> AvatarImage:
+        """sha256: the hash of the file bytes image_bgr was decoded from (what its consent covers)."""
         if not self.ok:
             raise ValueError(f"{self.name}: rejected ({self.reason})")
-        return AvatarImage(self.name, image_bgr, self.lmk_px)
+        return AvatarImage(self.name, image_bgr, self.lmk_px, sha256)
 
 
 def face_facts(lmk: np.ndarray) -> FaceFacts:

@@ -51,7 +51,7 @@ def fit_image(image: AvatarImage, width: int, height: int) -> AvatarImage:
     lmk[:, :2] = lmk[:, :2] * s + np.array([ox, oy], np.float32)
     if lmk.shape[1] > 2:
         lmk[:, 2] *= s
-    return AvatarImage(image.name, np.ascontiguousarray(canvas), lmk)
+    return AvatarImage(image.name, np.ascontiguousarray(canvas), lmk, image.sha256)
 
 
 def make_live_avatar(name: str, images, image_hashes, width: int, height: int, used=None,
@@ -63,4 +63,15 @@ def make_live_avatar(name: str, images, image_hashes, width: int, height: int, u
         raise ValueError("an avatar needs at least one image")
     used = sorted(set(used if used is not None else range(len(images))) | {0})
     chosen = [fit_image(images[0], width, height)] + [images[i] for i in used if i != 0]
+    if needs_consent:
+        check_covered(chosen, image_hashes)
     return LiveAvatar(name, tuple(chosen), tuple(image_hashes), needs_consent, stronger_label, set_id)
+
+
+def check_covered(images, image_hashes) -> None:
+    """The consent gate checks image_hashes, so every image animated must be one of them (by the hash
+    of the very bytes it was decoded from); otherwise it would go out under another set's record."""
+    wanted = set(image_hashes)
+    for img in images:
+        if not img.sha256 or img.sha256 not in wanted:
+            raise ValueError(f"{img.name}: not one of the images the consent record covers; check the set again")

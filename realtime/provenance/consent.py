@@ -348,5 +348,6 @@ class ConsentStore:
 
 
 def needs_stronger_label(rec: ConsentRecord) -> bool:
-    """Consent for someone else that is only attested (no token from them): outputs say so on screen."""
-    return rec is not None and rec.kind == "other" and rec.method == "attestation"
+    """The one rule for the label's "attested, not verified" line, CLI and app alike: consent that is
+    only attested (self or other; neither a live check nor a token from the person) says so on screen."""
+    return rec is not None and rec.method == "attestation"
