@@ -65,6 +65,8 @@ def open_driving(spec: str):
         return DemoMotionSource()
     if spec == "camera" or spec.startswith("camera:"):
         from .camera import CameraSource
-        index = int(spec.split(":", 1)[1]) if ":" in spec else 0
-        return CameraSource(index)
+        index = spec.split(":", 1)[1] if ":" in spec else "0"
+        if not index.isdigit():
+            raise InputError(spec, "not a camera: use camera or camera:N with N a number (0 is the first camera)")
+        return CameraSource(int(index))
     return VideoFileSource(spec)

@@ -76,3 +76,13 @@ def test_a_signing_failure_with_room_to_spare_names_the_users_file(tmp_path):
         writer.commit(finalize=sign_fails)
     assert str(err.value).startswith(f"{out}: the C2PA manifest did not verify")
     assert not out.exists() and not _partials(tmp_path)
+
+
+def test_a_camera_that_is_not_a_number_is_a_clear_error(tmp_path, capsys):
+    import run
+    src = write_png(tmp_path / "me.png", sf.render(who=sf.SAMPLE, size=256))
+    code = run.main(["animate", "--source", str(src), "--driving", "camera:abc", "--output",
+                     str(tmp_path / "o.mp4"), "--size", "256", "--consent", "self"])
+    err = capsys.readouterr().err
+    assert code == 2 and "camera:abc: not a camera" in err and "Traceback" not in err
+    assert not (tmp_path / "o.mp4").exists()
