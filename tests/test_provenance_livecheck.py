@@ -146,3 +146,46 @@ def test_cli_consent_self_records_only_after_a_passed_live_check(models, tmp_pat
     rec = store.find_valid([hash_image_file(photo)], scope="live")
     assert rec.kind == "self" and rec.method == "live-check" and rec.evidence["passed"] is True
     assert max(rec.evidence["distances"]) < LC.MATCH_THRESHOLD
+
+
+def test_cli_consent_self_checks_the_photo_it_records(models, tmp_path, monkeypatch):
+    """The photo is replaced after it was hashed (here: as the camera opens) by the person now in
+    front of the camera: the live check must compare them with the photo whose hash the record
+    carries, so no record is made for the original photo."""
+    import argparse
+    import io
+
+    import cv2
+
+    from realtime.commands import consent as cmd
+    from realtime.errors import ConsentError
+    from realtime.provenance.consent import ConsentStore, hash_image_file
+    monkeypatch.setenv("AVATARCAM_HOME", str(tmp_path / "home"))
+    photo = tmp_path / "me.png"
+    cv2.imwrite(str(photo), sf.render(size=360, seed=1))
+    original = hash_image_file(photo)
+    out = io.StringIO()
+
+    def impostor_webcam(index):
+        cv2.imwrite(str(photo), sf.render(who=sf.STRANGER, size=360, seed=1))   # the swap
+        return frames()
+
+    def frames():
+        keys = {v: k for k, v in LC.CHALLENGES.items()}
+        for i in range(int(30 * FPS)):
+            lines = [ln[3:] for ln in out.getvalue().splitlines() if ln.startswith(">> ")]
+            want = keys.get(lines[-1]) if lines else None
+            if want == "blink":
+                frame = pose(sf.STRANGER, eyes=0.0 if i % 4 < 2 else 1.0)
+            elif want in ("turn_left", "turn_right"):
+                frame = pose(sf.STRANGER, yaw=0.7 if want == "turn_left" else -0.7)
+            else:
+                frame = pose(sf.STRANGER)
+            yield frame, i / FPS
+    monkeypatch.setattr(cmd, "camera_source", impostor_webcam)
+    parser = argparse.ArgumentParser()
+    cmd.add_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["consent", "self", str(photo), "--scope", "live"])
+    with pytest.raises(ConsentError, match="does not match"):
+        args.func(args, out=out)
+    assert ConsentStore.default().find_valid([original], scope="live") is None

@@ -112,16 +112,11 @@ def run(args, out=None) -> int:
         return _import(store, args.file, out)
 
     if cmd == "token":
-        from ..provenance.consent import hash_image_file
         from ..provenance.consent_token import create_token
-        hashes = []
-        for p in args.images:
-            if not Path(p).is_file():
-                raise InputError(p, "no such image")
-            hashes.append(hash_image_file(p))
+        images, hashes = _read_once(args.images)
         evidence = {"live_check": "not performed"}
         if args.live_check:
-            evidence = {"live_check": live_check(args.images, camera_source(args.camera), out).evidence()}
+            evidence = {"live_check": live_check(images, camera_source(args.camera), out).evidence()}
         token = create_token(store, hashes, args.name, scope=args.scope, expires_days=args.days,
                              audience=args.audience, evidence=evidence)
         Path(args.out).write_text(json.dumps(token, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -129,13 +124,8 @@ def run(args, out=None) -> int:
               f"send it to the person who will animate you", file=out)
         return 0
     if cmd == "self":
-        from ..provenance.consent import hash_image_file
-        hashes = []
-        for p in args.images:
-            if not Path(p).is_file():
-                raise InputError(p, "no such image")
-            hashes.append(hash_image_file(p))
-        result = live_check(args.images, camera_source(args.camera), out)
+        images, hashes = _read_once(args.images)
+        result = live_check(images, camera_source(args.camera), out)
         rec = store.record(hashes, "self", None, scope=args.scope, expires_days=args.days,
                            method="live-check", evidence=result.evidence())
         print(f"live check passed ({result.reason}); consent record {rec.id} for {len(hashes)} image(s), "
@@ -144,21 +134,36 @@ def run(args, out=None) -> int:
     raise ConsentError(f"unknown consent command {cmd!r}")
 
 
+def _read_once(paths):
+    """Each image decoded and hashed from ONE read: the live check must compare the webcam face with
+    exactly the photos whose hashes the record will carry (a file replaced between two reads would
+    put one person's check on another's photo)."""
+    from ..images import load_image_hashed
+    images, hashes = [], []
+    for p in paths:
+        if not Path(p).is_file():
+            raise InputError(p, "no such image")
+        img, digest = load_image_hashed(p)
+        images.append(img)
+        hashes.append(digest)
+    return images, hashes
+
+
 def camera_source(index: int):
     from ..camera import CameraSource
     return CameraSource(index)
 
 
-def live_check(image_paths, source, out, timeout_s: float = 60.0):
-    """Run the live check on frames from source ((frame, t) pairs); ConsentError unless it passes."""
+def live_check(images, source, out, timeout_s: float = 60.0):
+    """Run the live check of the avatar photos (BGR arrays) on frames from source ((frame, t) pairs);
+    ConsentError unless it passes."""
     from ..identity import FaceEmbedder
-    from ..images import load_image_bgr
     from ..provenance.livecheck import LiveCheck, embed_photos
     from ..tracking import FaceTracker
     embedder = FaceEmbedder()
     photos = FaceTracker(static=True)
     try:
-        avatar = embed_photos([load_image_bgr(p) for p in image_paths], photos, embedder)
+        avatar = embed_photos(list(images), photos, embedder)
     except ValueError as e:
         raise ConsentError(f"live check: {e}") from None
     finally:
