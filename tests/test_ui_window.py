@@ -310,3 +310,47 @@ def test_outputs_from_the_window_stream_record_and_self_test(qtbot, tmp_path):
     with av.open(str(files[0])) as c:
         n = sum(1 for _ in c.decode(video=0))
     assert n >= 60 + 25                      # the 2 s notice, then about a second of output
+
+
+def test_recording_names_its_frames_session_and_ends_when_the_set_changes(qtbot, tmp_path, consent):
+    """Record pressed while the engine still loads: the consent log, the C2PA manifest and the watermark
+    name the same session. Switching sets ends the recording (one file, one set, one consent record)
+    and the window says why."""
+    from realtime import synthetic_face as sf
+    from realtime.provenance.c2pa_sign import read_c2pa
+    from realtime.provenance.detect import detect_file, detect_frames
+    from realtime.provenance.media import decode
+    from tests.live_fakes import fake_factory
+    ctx = make_ctx(tmp_path)
+    quick = fake_factory()
+
+    def slow_engine(*args):
+        time.sleep(1.0)                              # the real engine takes seconds to load
+        return quick(*args)
+    ctx.processor_factory = slow_engine
+    lib, store = ctx.library(), ctx.consent_store()
+    first, second = lib.create("First"), lib.create("Second")
+    lib.add_files(first.set_id, [face_photo(tmp_path / "a.png")])
+    lib.add_files(second.set_id, [face_photo(tmp_path / "b.png", who=sf.STRANGER)])
+    rec_first = store.record(lib.get(first.set_id).hashes(), "self", method="live-check")
+    store.record(lib.get(second.set_id).hashes(), "self", method="live-check")
+    write_settings(ctx, current_set=first.set_id, output_width=640, output_height=360, output_fps=15,
+                   virtual_camera=True, record_dir=str(tmp_path / "videos"))
+    w = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: checked(w) and w.controls.start_button.isEnabled(), timeout=20000)
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    qtbot.mouseClick(w.controls.record_button, Qt.LeftButton)          # right after Start
+    assert w.live.session.session_id is None and w.live.recorder is not None
+    qtbot.waitUntil(lambda: w.live.recorder is not None and w.live.recorder.frames_written > 20, timeout=20000)
+    w.panel.set_chosen.emit(second.set_id)
+    qtbot.waitUntil(lambda: "Recording saved" in w.banner.text and "avatar changed to Second" in w.banner.text,
+                    timeout=30000)
+    assert w.live.running and w.live.recorder is None and w.controls.record_button.text().endswith("Record")
+    files = list((tmp_path / "videos").glob("AvatarCam-*.mp4"))
+    assert len(files) == 1
+    logged = [e for e in store.sessions() if e["output"].startswith("record:")]
+    assert [e["record_id"] for e in logged] == [rec_first.id]
+    in_frames = detect_frames(decode(files[0])[30:])                   # after the 2 s notice
+    assert in_frames.found
+    assert logged[0]["session_id"] == read_c2pa(files[0])["session_id"] == detect_file(files[0]).detection.session_id \
+        == in_frames.session_id

@@ -32,6 +32,7 @@ class LiveController(QObject):
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(500)
         self._status_timer.timeout.connect(self._poll_status)
+        self.recording_finished.connect(self._recording_done)      # queued: it is emitted by the encoder thread
         self.last_stop_s = None
 
     @property
@@ -126,13 +127,15 @@ class LiveController(QObject):
         return self.stream.page_url if self.stream is not None and self.stream.port else ""
 
     def start_recording(self, path, consent_record=None):
+        """Record the output of the set `consent_record` covers (None: the built-in sample). The recorder
+        takes its session id from the first frame it writes (the engine may still be loading) and ends
+        by itself when the avatar set changes: one file, one session, one consent record."""
         from realtime.outputs.recorder import Mp4RecorderSink
         if self.session is None or self.recorder is not None:
             return None
-        rec = Mp4RecorderSink(path, self.session.session_id or "000000",
-                              stronger=bool(self.session.avatar and self.session.avatar.stronger_label),
-                              on_finished=lambda p, e: self.recording_finished.emit(p, e),
-                              consent_record_hash=consent_record.record_hash if consent_record else None)
+        rec = Mp4RecorderSink(path, on_finished=lambda p, e: self.recording_finished.emit(p, e),
+                              consent_record_hash=consent_record.record_hash if consent_record else None,
+                              image_hashes=consent_record.image_hashes if consent_record else None)
         self.recorder = rec
         self.session.add_sink(rec)
         return rec
@@ -142,6 +145,12 @@ class LiveController(QObject):
         if rec is not None and self.session is not None:
             self.session.remove_sink(rec)        # the output thread closes it; the file is committed then
         return rec
+
+    def _recording_done(self, path, error):
+        """A recording that ended by itself (the avatar set changed, consent stopped it) leaves the outputs."""
+        rec = self.recorder
+        if rec is not None and rec.finished.is_set():
+            self.stop_recording()
 
     def run_selftest(self):
         if self.vcam is None:

@@ -155,23 +155,40 @@ class LiveActions:
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / time.strftime("AvatarCam-%Y%m%d-%H%M%S.mp4")
             rec = self.live.start_recording(path, record)
-            self._recording_record = (record, rec.session_id if rec else None)
+            # the consent-log entry names the session the recorder actually wrote (known at its first frame)
+            self._recording_record = (record, rec)
+            self._recording_end, self._recording_result = None, None
         except Exception as exc:
             self.banner.show_message(f"Recording could not start: {exc}", "error")
             return
         self.controls.set_recording(True, f"Recording to {path}")
 
     def _recording_finished(self, path, error) -> None:
-        self.controls.set_recording(False, f"Saved {path}" if path else "")
-        record, session_id = getattr(self, "_recording_record", (None, None))
-        if path and record is not None and session_id:
-            self.consent_store.log_session(session_id, record.id, f"record: {path}")
+        record, rec = getattr(self, "_recording_record", (None, None))
+        if path and record is not None and rec is not None and rec.session_id:
+            self.consent_store.log_session(rec.session_id, record.id, f"record: {path}")
         if path:
-            self.banner.show_message(f"Recording saved (labelled, signed with Content Credentials): {path}", "good",
-                                     [("open_folder", "Show folder")])
             self._last_recording = path
+        self._recording_result = (path, error)
+        self._show_recording_result()
+
+    def _show_recording_result(self) -> None:
+        """One message for how a recording ended: why it ended (a sink event) and the file's fate (the
+        recorder's callback) arrive separately, in either order."""
+        why = getattr(self, "_recording_end", None)
+        result = getattr(self, "_recording_result", None)
+        lead = f"Recording {why}. " if why else ""
+        if result is None:
+            self.controls.set_recording(False, f"{lead}Finishing the file…")
+            self.banner.show_message(lead + "Finishing the file…", "warning")
+            return
+        path, error = result
+        self.controls.set_recording(False, f"{lead}Saved {path}" if path else lead)
+        if path:
+            self.banner.show_message(f"{lead}Recording saved (labelled, signed with Content Credentials): {path}",
+                                     "warning" if why else "good", [("open_folder", "Show folder")])
         else:
-            self.banner.show_message(f"The recording failed: {error}", "error")
+            self.banner.show_message(f"{lead}The recording failed: {error}", "error")
 
     def _selftest(self) -> None:
         self.controls.set_vcam_state("Self-test: reading the virtual camera back…")
@@ -248,6 +265,11 @@ class LiveActions:
             self._vcam_problem = None
             if self.banner.level == "warning" and "virtual camera" in self.banner.text.lower():
                 self.banner.hide()
+        elif name == "recording" and state == "ended":
+            self._recording_end = e.data.get("detail")
+            self._show_recording_result()
+        elif state == "blocked" and name != "virtual camera":      # the camera's block stops the session
+            self.banner.show_message(f"Nothing goes to the {name}: {e.data.get('detail')}.", "error")
         elif state == "failed":
             self.banner.show_message(e.message, "error")
 
@@ -268,9 +290,18 @@ class LiveActions:
             else:
                 self.controls.set_vcam_state(vc.detail or vc.state, "info")
                 self.status.show_vcam(vc.state)
+        self._show_stream_state(next((s for s in statuses if s.name == "stream"), None))
+
+    def _show_stream_state(self, st) -> None:
+        field = self.controls.stream_url
+        if st is not None and st.state == "blocked":          # its address serves nothing now: say why
+            field.clear()
+            field.setPlaceholderText(f"Not streaming: {st.detail}")
+            return
+        field.setPlaceholderText("Starts with the output")
         url = self.live.stream_url()
-        if url and self.controls.stream_url.text() != url:
-            self.controls.stream_url.setText(url)
+        if url and field.text() != url:
+            field.setText(url)
 
     def _banner_action(self, key: str) -> None:
         if key == "vcam_retry":

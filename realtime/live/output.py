@@ -1,7 +1,12 @@
 """The output thread: paced at the output fps (one frame per 1/fps slot), it sends each new labelled
 frame to every sink as soon as it is made and repeats the last one when processing is late, so call
 apps see a steady camera with the least latency. Sinks that are missing or vanish are retried on their
-own schedule; one failing sink never stops the others."""
+own schedule; one failing sink never stops the others.
+
+Consent is checked per frame and per sink: a sink gets a frame only while the frame's own avatar set has
+a valid record for that sink's scope (virtual camera "live", recording "record", stream "stream"); the
+others keep working. A recording holds one session of one avatar set: when the frames' set changes it
+is finished, never fed the new set under the old record."""
 import logging
 import threading
 import time
@@ -20,7 +25,8 @@ class SinkState:
     ON = "on"
     UNAVAILABLE = "unavailable"     # missing or vanished device; retried
     FAILED = "failed"               # not retried
-    BLOCKED = "blocked"             # consent gate closed
+    BLOCKED = "blocked"             # consent does not cover this output for the frame's avatar set
+    ENDED = "ended"                 # a one-source take (a recording) is over; never reopened
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,13 @@ class SinkStatus:
     guidance: str = ""
 
 
+def _why_source_changed(old, new, avatar) -> str:
+    if old[1] != new[1]:
+        return (f"finished when the avatar changed to {avatar.name}: a recording holds one avatar set under "
+                "its own consent record")
+    return f"finished when a new output session began for {avatar.name}: a recording holds one session id"
+
+
 class _Slot:
     def __init__(self, sink):
         self.sink = sink
@@ -39,6 +52,7 @@ class _Slot:
         self.guidance = ""
         self.size = None
         self.next_try = 0.0
+        self.source = None          # one_source sinks: (session id, image hashes) of the take
 
     def status(self) -> SinkStatus:
         detail = self.detail
@@ -113,7 +127,7 @@ class OutputThread(threading.Thread):
         slot.state, slot.detail, slot.guidance = state, detail, guidance
         if changed:
             self.events.post("sink", f"{slot.sink.name}: {detail or state}", level, sink=slot.sink.name,
-                             state=state, guidance=guidance)
+                             state=state, detail=detail, guidance=guidance)
 
     def _feed(self, slot, frame, now) -> None:
         h, w = frame.shape[:2]
@@ -151,32 +165,75 @@ class OutputThread(threading.Thread):
         slot.next_try = now + retry
         self._set(slot, SinkState.UNAVAILABLE, exc.message, exc.guidance, WARNING)
 
-    def _gate(self, avatar) -> bool:
-        if self.gate is None:
-            return True
-        ok, reason = self.gate.check(avatar)
+    def _allowed(self, slot, value) -> bool:
+        """Whether this sink may get this frame (CONSENT.md K1, per output kind)."""
+        if slot.state == SinkState.ENDED:
+            return False
+        if value.avatar is None:               # fails closed: a frame of no known set goes nowhere
+            self._block(slot, "no avatar")
+            return False
+        source = (value.session_id, tuple(sorted(value.avatar.image_hashes)))
+        if slot.source is not None and source != slot.source:
+            self._end(slot, _why_source_changed(slot.source, source, value.avatar))
+            return False
+        ok, reason = self.gate.check(value.avatar, slot.sink.scope) if self.gate else (True, "")
+        if not ok:
+            self._block(slot, reason)
+            return False
+        if slot.sink.one_source and slot.source is None:
+            return self._bind(slot, value, source)
+        return True
+
+    def _bind(self, slot, value, source) -> bool:
+        """A one-source take starts with this frame's session and avatar set, if it may hold them."""
+        try:
+            ok = slot.sink.bind(value.session_id, value.avatar)
+        except Exception as exc:
+            self._set(slot, SinkState.FAILED, f"could not start ({exc})", level=ERROR)
+            return False
+        if not ok:                 # e.g. a recording started for a set that is still loading
+            self._set(slot, SinkState.STARTING, "waiting for frames of the avatar set it records")
+            return False
+        slot.source = source
+        return True
+
+    def _block(self, slot, reason: str) -> None:
+        if slot.source is not None:           # a take under way ends; it is never reopened
+            self._end(slot, f"stopped: {reason}")
+            return
+        if slot.state == SinkState.ON:
+            self._close(slot)
+        self._set(slot, SinkState.BLOCKED, reason, level=ERROR)
+
+    def _end(self, slot, reason: str) -> None:
+        """Finish a one-source take (a recording commits its file) and keep it off."""
+        self._set(slot, SinkState.ENDED, reason, level=WARNING)
+        self._close(slot)
+
+    def _live_allowed(self, avatar) -> bool:
+        """"live" is the consent to animate this set in real time at all: without it the session's
+        outputs stop (the window ends the session on this event)."""
+        ok, reason = self.gate.check(avatar, "live") if self.gate else (True, "")
         if ok:
-            if self._blocked_reason is not None:
-                self._blocked_reason = None
+            self._blocked_reason = None
             return True
         if self._blocked_reason != reason:
             self._blocked_reason = reason
-            for slot in self._slots:
-                if slot.state == SinkState.ON:
-                    self._close(slot)
-                slot.state, slot.detail = SinkState.BLOCKED, reason
             self.events.post("consent", f"Outputs stopped: {reason}.", ERROR, reason=reason)
         return False
 
     def _send(self, last_seq: int, now: float) -> int:
-        """Send the newest frame to every sink (if the consent gate allows); returns its sequence number."""
+        """Send the newest frame to every sink whose consent covers it; returns its sequence number."""
         self._apply_ops()
         value, seq = self.slot.peek()
-        if value is None or not self._gate(value.avatar):
+        if value is None:
             return seq
         fresh = seq != last_seq
         for slot in list(self._slots):
-            self._feed(slot, value.frame_bgr, now)
+            if self._allowed(slot, value):
+                self._feed(slot, value.frame_bgr, now)
+        if not self._live_allowed(value.avatar):          # after the sinks' events: this one is the headline
+            return seq
         self.ticks += 1
         self.stats.output_tick(time.monotonic(), value.t_capture if fresh and value.t_capture else None)
         return seq

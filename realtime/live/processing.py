@@ -27,6 +27,7 @@ class OutputFrame:
     frame_bgr: np.ndarray          # labelled, read-only
     t_capture: float               # monotonic time the driver frame was captured (None: held placeholder)
     avatar: object                 # the LiveAvatar it shows (the consent gate checks it)
+    session_id: str = None         # the output session its watermark carries (recordings take it)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class PreviewFrame:
 
 
 LIVE_FIELDS = ("expression", "head_motion", "smoothing", "relative")
+
+
+def _session_of(processor):
+    """The session id its labeller watermarks frames with (None when it has no labeller)."""
+    return getattr(getattr(processor, "labeller", None), "session_id", None)
 
 
 class ProcessingThread(threading.Thread):
@@ -53,6 +59,7 @@ class ProcessingThread(threading.Thread):
         self._stop_evt = threading.Event()
         self.processor = None
         self.avatar = None
+        self.session_id = None         # the watermark's session id of the frames self.processor makes
         self.live_changes = {}
         self._last_error = ("", 0.0)
         # landmarks of the next frame run on a worker while this thread renders the current one
@@ -86,6 +93,7 @@ class ProcessingThread(threading.Thread):
             if self.live_changes:
                 proc.update(**self.live_changes)
             old, self.processor, self.avatar = self.processor, proc, avatar
+            self.session_id = _session_of(proc)
             if old is not None and old is not proc:
                 try:
                     old.close()
@@ -100,7 +108,7 @@ class ProcessingThread(threading.Thread):
             if self.processor is not None:
                 self.processor.calibrate()
         elif kind == "clear":
-            old, self.processor, self.avatar = self.processor, None, None
+            old, self.processor, self.avatar, self.session_id = self.processor, None, None, None
             if old is not None:
                 old.close()
             self.output.reset()
@@ -136,7 +144,7 @@ class ProcessingThread(threading.Thread):
         ms = (time.perf_counter() - t0) * 1e3
         if frame is not None:
             self.stats.frame_processed(ms, res.face_found, res.timings_ms)
-        self.output.publish(OutputFrame(out, t_cap, self.avatar))
+        self.output.publish(OutputFrame(out, t_cap, self.avatar, self.session_id))
         self.preview.publish(PreviewFrame(frame, res.driver_lmk if res.face_found else None, out, res.face_found))
 
     def run(self) -> None:

@@ -50,8 +50,8 @@ class LiveSession:
         self.processing = ProcessingThread(self.mailbox, self.output_slot, self.preview_slot, self.events, self.stats_)
         self.builder = ProcessorBuilder(self.processing, self.events, processor_factory, tracker_factory,
                                         consent_store, locale)
-        self.output = OutputThread(self.output_slot, output.fps, self.stats_, self.events,
-                                   ConsentGate(consent_store) if consent_store is not None else None)
+        # always gated: with no store, sets that need consent go nowhere (the built-in sample still does)
+        self.output = OutputThread(self.output_slot, output.fps, self.stats_, self.events, ConsentGate(consent_store))
         self._opener = opener
         self._retry_s = retry_s
         self.capture = None

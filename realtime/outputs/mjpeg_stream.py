@@ -115,6 +115,7 @@ class _Handler(BaseHTTPRequestHandler):
 class MjpegStreamSink(Sink):
     name = "stream"
     retry_s = None
+    scope = "stream"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, quality: int = 85, max_fps: float = 30.0):
         self.host, self.port = host, port

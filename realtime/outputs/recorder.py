@@ -3,7 +3,10 @@ AI-generated notice (CONSENT.md), then the newest output frame at every tick of 
 clock (from the moment recording started), so the file plays in real time whatever rate frames arrive
 at. A clock thread samples frames; an encoder thread writes them, so a slow encoder never shifts the
 clock. The file is signed with C2PA Content Credentials (session id, consent record hash) and checked
-by reading it back before it appears under its name; a recording that cannot be signed is not kept."""
+by reading it back before it appears under its name; a recording that cannot be signed is not kept.
+
+A recording holds one output session of one avatar set (one_source): its session id comes from the
+frames it gets (bind), so the notice, the manifest and the frames' watermark always name the same one."""
 import logging
 import queue
 import threading
@@ -22,9 +25,13 @@ BACKLOG_S = 3.0           # frames waiting for the encoder, at most (references 
 class Mp4RecorderSink(Sink):
     name = "recording"
     retry_s = None
+    scope = "record"
+    one_source = True
 
-    def __init__(self, path, session_id: str, locale: str = None, stronger: bool = False, on_finished=None,
-                 consent_record_hash: str = None, sign: bool = True):
+    def __init__(self, path, session_id: str = None, locale: str = None, stronger: bool = False, on_finished=None,
+                 consent_record_hash: str = None, sign: bool = True, image_hashes=None):
+        """session_id: None takes the first frame's (the usual case); image_hashes: the avatar set the
+        consent record (consent_record_hash) covers; None takes the first frame's set."""
         try:
             check_writable(path)
         except Exception as exc:
@@ -32,6 +39,7 @@ class Mp4RecorderSink(Sink):
         self.path = str(path)
         self.session_id, self.locale, self.stronger = session_id, locale, stronger
         self.consent_record_hash = consent_record_hash      # None only for the built-in sample avatar
+        self.image_hashes = tuple(sorted(image_hashes)) if image_hashes is not None else None
         self.sign = sign
         self.on_finished = on_finished          # callback(path or None, error or None), on the encoder thread
         self._latest = None
@@ -46,9 +54,21 @@ class Mp4RecorderSink(Sink):
         self.saved_path = None
         self.finished = threading.Event()
 
+    def bind(self, session_id: str, avatar) -> bool:
+        if not session_id or self.finished.is_set():
+            return False                          # a frame of no known session cannot be recorded under one
+        hashes = tuple(sorted(avatar.image_hashes))
+        if self.session_id not in (None, session_id) or self.image_hashes not in (None, hashes):
+            return False                          # not the session / set this take was started for
+        self.session_id, self.image_hashes = session_id, hashes
+        self.stronger = self.stronger or bool(getattr(avatar, "stronger_label", False))
+        return True
+
     def open(self, width: int, height: int, fps: float) -> None:
-        if self._threads:
+        if self._threads or self.finished.is_set():
             raise SinkError("this recorder was already used; start a new recording")
+        if self.session_id is None:
+            raise SinkError("a recording needs the session id of its frames; none was given")
         self._size = (width, height)
         self._q = queue.Queue(maxsize=max(1, int(BACKLOG_S * fps)))
         self._threads = [threading.Thread(target=self._clock, args=(fps,), name="avatarcam-recorder-clock", daemon=True),
@@ -66,13 +86,32 @@ class Mp4RecorderSink(Sink):
             self._cond.notify_all()
 
     def close(self, timeout: float = 10.0) -> None:
-        if not self._threads or self.finished.is_set():
+        if not self._threads:
+            self._nothing_recorded()
+            return
+        if self.finished.is_set():
             return
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         for t in self._threads:
             t.join(timeout)
+
+    def _nothing_recorded(self) -> None:
+        """Closed before its first frame (the engine never delivered one, or consent never allowed it):
+        no file, and whoever waits is told."""
+        if self.finished.is_set():
+            return
+        self.error = "nothing was recorded: no frame of this avatar set was allowed out before it stopped"
+        self._finish()
+
+    def _finish(self) -> None:
+        self.finished.set()
+        if self.on_finished:
+            try:
+                self.on_finished(self.saved_path, self.error)
+            except Exception:
+                log.exception("recording callback failed")
 
     def describe(self) -> str:
         if self.finished.is_set():
@@ -137,9 +176,4 @@ class Mp4RecorderSink(Sink):
                 except queue.Empty:
                     break
         finally:
-            self.finished.set()
-            if self.on_finished:
-                try:
-                    self.on_finished(self.saved_path, self.error)
-                except Exception:
-                    log.exception("recording callback failed")
+            self._finish()

@@ -9,6 +9,12 @@ Contract:
   own thread. Raises SinkUnavailable when the device vanished (the output thread reopens it later).
 - close(): idempotent; after it, open() may be called again.
 - describe(): one short line for the status bar, e.g. "on /dev/video2".
+- scope: the consent scope this output needs (CONSENT.md): the output thread sends it only frames whose
+  avatar set has a valid consent record for that scope, checked per frame.
+- one_source: True for an output that must hold one output session of one avatar set (a recording:
+  its notice, C2PA manifest and consent-log entry name one session id and one consent record). The
+  output thread calls bind(session_id, avatar) with the first frame's source before open(), sends it
+  only frames of that source, and ends it (close(), never reopened) when the source changes.
 """
 
 
@@ -31,6 +37,8 @@ class SinkUnavailable(SinkError):
 class Sink:
     name = "sink"
     retry_s = 3.0                 # None: never retried automatically
+    scope = "live"                # the consent scope its frames need
+    one_source = False            # True: one session of one avatar set per take; see bind()
 
     def open(self, width: int, height: int, fps: float) -> None:
         raise NotImplementedError
@@ -43,6 +51,11 @@ class Sink:
 
     def describe(self) -> str:
         return ""
+
+    def bind(self, session_id: str, avatar) -> bool:
+        """one_source sinks: the session id and avatar (LiveAvatar) of every frame this take will get;
+        False when this take cannot hold that source (its frames are then not sent)."""
+        return True
 
 
 def check_frame(frame_bgr, width: int, height: int) -> None:

@@ -51,6 +51,7 @@ def open_pyvirtualcam(width: int, height: int, fps: float, device: str = None):
 class VirtualCameraSink(Sink):
     name = "virtual camera"
     retry_s = 5.0
+    scope = "live"
 
     def __init__(self, device_factory=open_pyvirtualcam, device: str = None, platform: str = None):
         self.device_factory = device_factory
