@@ -2,6 +2,7 @@
 import hashlib
 import io
 import os
+import re
 
 import numpy as np
 
@@ -53,19 +54,35 @@ def decode_image_bgr(data: bytes, path) -> np.ndarray:
                 raise InputError(path, f"image is {w}x{h} ({w * h / 1e6:.0f} MP), larger than the "
                                        f"{MAX_PIXELS / 1e6:.0f} MP limit; resize it first")
             img.load()
+            fmt = img.format
             img = ImageOps.exif_transpose(img)
             arr = _to_rgb8(img)
+        if fmt == "JPEG":
+            _check_not_greyed_out(arr, path)
     except InputError:
         raise
     except UnidentifiedImageError:
         raise InputError(path, "not an image (unrecognised format); use a JPEG or PNG photo") from None
-    except Image.DecompressionBombError:
-        raise InputError(path, f"image is too large (decompression bomb guard, limit {MAX_PIXELS / 1e6:.0f} MP)") from None
+    except Image.DecompressionBombError as exc:
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)) / 1e6:.0f} MP, " if found else ""
+        raise InputError(path, f"image is too large ({size}decompression bomb guard, limit {MAX_PIXELS / 1e6:.0f} MP)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(path, f"corrupt or truncated image ({exc})") from None
     if min(arr.shape[:2]) < 64:
         raise InputError(path, f"image is {arr.shape[1]}x{arr.shape[0]}, too small for a face (at least 64x64)")
     return np.ascontiguousarray(arr[:, :, ::-1])
+
+
+def _check_not_greyed_out(arr: np.ndarray, path) -> None:
+    """A JPEG damaged in the middle decodes without an error: the decoder fills everything after the
+    damage with flat mid-grey. Say so, instead of a puzzling "no face found" (or a half-grey avatar)."""
+    rows = arr.reshape(arr.shape[0], -1)
+    grey = (rows.min(1) >= 127) & (rows.max(1) <= 129)
+    tail = int(np.argmin(grey[::-1])) if not grey.all() else len(grey)
+    if tail >= max(8, 0.05 * len(grey)):
+        raise InputError(path, f"corrupt or truncated image (the last {100 * tail / len(grey):.0f}% of it decodes "
+                               "as flat grey); use an undamaged copy of the photo")
 
 
 def _to_rgb8(img) -> np.ndarray:

@@ -160,6 +160,14 @@ def test_driving_file_that_is_not_a_video(media, tmp_path, capsys):
     assert "clip.mp4" in err and "not a video" in err
 
 
+def test_a_missing_driving_file_records_no_consent(media, tmp_path, capsys):
+    """Every input is checked before the consent record is written: a typo leaves nothing behind."""
+    from realtime.provenance.consent import ConsentStore
+    err = _bad(media, tmp_path, capsys, driving=str(tmp_path / "typo.mp4"))
+    assert "typo.mp4" in err and "not found" in err
+    assert ConsentStore.default().records() == []
+
+
 def test_output_folder_missing(media, tmp_path, capsys):
     out = tmp_path / "no" / "such" / "out.mp4"
     err = _bad(media, tmp_path, capsys, output=out)

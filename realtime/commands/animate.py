@@ -64,10 +64,12 @@ def run_animate(args) -> int:
     check_writable(args.output)
     avatar = load_avatar_set(args.source, args.size)
     check_same_person(avatar)
+    # every input is checked before a consent record is written: a typo in --driving must not leave a
+    # record behind for a video that was never made
+    driving = open_driving(args.driving)
     store = ConsentStore.default()
     # the hashes of the bytes that were decoded, not a second read: the file may have changed since
     record = require_consent(avatar.image_hashes, args.consent, store)
-    driving = open_driving(args.driving)
     return _render(avatar, driving, args.output, config_from_args(args), store=store, record=record,
                    driving_name=args.driving)
 
