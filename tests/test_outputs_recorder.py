@@ -59,3 +59,48 @@ def test_recording_to_an_unwritable_place_says_why(tmp_path):
     with pytest.raises(SinkError, match="does not exist"):
         Mp4RecorderSink(tmp_path / "missing" / "x.mp4", "abcdef")
     assert not list(tmp_path.glob("**/*.mp4"))
+
+
+def test_finishing_a_recording_does_not_freeze_the_other_outputs(tmp_path, monkeypatch):
+    """Stopping a recording encodes its backlog and signs the file (here made to take 1.5 s): the
+    virtual camera beside it must keep getting frames meanwhile, not freeze the call."""
+    from realtime.outputs.sink import Sink
+    from realtime.provenance import c2pa_sign
+    real_sign = c2pa_sign.sign_mp4
+
+    def slow_sign(*args, **kwargs):
+        time.sleep(1.5)
+        return real_sign(*args, **kwargs)
+    monkeypatch.setattr(c2pa_sign, "sign_mp4", slow_sign)
+
+    class Camera(Sink):
+        name = "camera"
+        times = []
+
+        def open(self, width, height, fps):
+            pass
+
+        def send(self, frame_bgr):
+            self.times.append(time.monotonic())
+
+    s = LiveSession(OutputConfig(320, 180, 30), opener=FakeCamera().opener, processor_factory=fake_factory(),
+                    tracker_factory=lambda: None)
+    s.set_avatar(flat_avatar(), PipelineConfig(size=256))
+    s.start(DriverConfig(kind="camera"))
+    cam = Camera()
+    try:
+        s.add_sink(cam)
+        rec = Mp4RecorderSink(tmp_path / "take.mp4")
+        s.add_sink(rec)
+        time.sleep(1.0)
+        stopped = time.monotonic()
+        s.remove_sink(rec)
+        assert rec.finished.wait(15) and rec.saved_path                # the file is still saved
+        finished = time.monotonic()
+    finally:
+        s.stop()
+    assert finished - stopped > 1.4                                      # the slow finish did happen
+    assert len([t for t in cam.times if t < stopped]) > 10               # the camera was being fed
+    during = [t for t in cam.times if stopped <= t <= finished]
+    gaps = np.diff([stopped] + during + [finished])
+    assert gaps.max() < 0.3, f"the camera got no frame for {gaps.max():.2f} s while the recording finished"

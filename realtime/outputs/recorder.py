@@ -85,7 +85,11 @@ class Mp4RecorderSink(Sink):
             self._latest = frame_bgr
             self._cond.notify_all()
 
-    def close(self, timeout: float = 10.0) -> None:
+    def close(self, wait_s: float = 0.0) -> None:
+        """Stop taking frames. The file is finished (the backlog encoded, signed, read back) on the
+        recorder's own threads: the output thread that calls this keeps feeding the virtual camera
+        meanwhile, instead of freezing the call for as long as that takes. `finished` is set when the
+        file is saved or has failed; wait_s > 0 waits that long for it."""
         if not self._threads:
             self._nothing_recorded()
             return
@@ -94,8 +98,8 @@ class Mp4RecorderSink(Sink):
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        for t in self._threads:
-            t.join(timeout)
+        if wait_s > 0:
+            self.finished.wait(wait_s)
 
     def _nothing_recorded(self) -> None:
         """Closed before its first frame (the engine never delivered one, or consent never allowed it):
