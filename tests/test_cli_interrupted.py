@@ -86,3 +86,23 @@ def test_a_camera_that_is_not_a_number_is_a_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "camera:abc: not a camera" in err and "Traceback" not in err
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_photo_too_small_for_the_label_is_refused_before_consent(tmp_path, capsys, monkeypatch):
+    """The output is the photo's frame; one too small to hold the whole label (here in Polish, the
+    longest) cannot be written at all, and must be refused with a message, not a traceback after the
+    consent record was written."""
+    import cv2
+
+    import run
+    from realtime.provenance.consent import ConsentStore
+    monkeypatch.setenv("LANG", "pl_PL.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    src = tmp_path / "small.png"
+    face = sf.render(who=sf.SAMPLE, size=256)[30:226, 30:226]               # the face, tightly framed
+    cv2.imwrite(str(src), cv2.resize(face, (80, 80), interpolation=cv2.INTER_AREA))
+    code = run.main(["animate", "--source", str(src), "--driving", "demo", "--output", str(tmp_path / "o.mp4"),
+                     "--size", "256", "--consent", "other:Zed"])
+    err = capsys.readouterr().err
+    assert code == 2 and "small.png: the photo is 80x80, too small to carry the AI-GENERATED label" in err, err
+    assert not (tmp_path / "o.mp4").exists() and ConsentStore.default().records() == []

@@ -82,6 +82,25 @@ def live_session(store, *sinks):
     return s
 
 
+def test_a_set_without_live_consent_reaches_no_output_even_one_its_record_covers(store):
+    """"live" is the consent to animate a set in real time at all: a record for streaming only does not
+    put the set on the stream (nor on the virtual camera)."""
+    _, b = avatars()
+    store.record([HASH_B], "other", "Bob", scope=("stream",), method="token")
+    dev = FakeVirtualCameraDevice()
+    stream = MjpegStreamSink(port=free_port(), max_fps=FPS)
+    s = live_session(store, VirtualCameraSink(device_factory=dev.factory), stream)
+    s.set_avatar(b, PipelineConfig(size=256))
+    s.start(DriverConfig(kind="camera"))
+    try:
+        time.sleep(1.5)
+        served = [f for f in (fetch_frame(stream) for _ in range(10)) if f is not None]
+        assert served == [] and dev.frames == []
+        assert status(s, "stream").state == "blocked"
+    finally:
+        s.stop()
+
+
 def test_a_set_without_stream_consent_never_reaches_the_stream_while_its_live_output_works(store):
     a, b = avatars()
     store.record([HASH_A], "other", "Alice", method="token")                       # every use
@@ -115,6 +134,29 @@ def test_a_set_without_stream_consent_never_reaches_the_stream_while_its_live_ou
     assert "B" not in served, served
     assert any(m.startswith("stream: no valid consent record covers B for streaming") for m in sink_events), \
         sink_events
+
+
+def test_a_recording_started_for_the_sample_never_holds_a_consented_face(store, tmp_path):
+    """The window starts a recording without a consent record when the built-in sample is selected;
+    if another set's frames are still coming (the sample loading, a quick switch), the file must not
+    take them: it would hold someone's face tied to no consent record."""
+    a, _ = avatars()
+    store.record([HASH_A], "other", "Alice", method="token")                       # every use, recording too
+    dev = FakeVirtualCameraDevice()
+    s = live_session(store, VirtualCameraSink(device_factory=dev.factory))
+    s.set_avatar(a, PipelineConfig(size=256))
+    s.start(DriverConfig(kind="camera"))
+    path = tmp_path / "sample.mp4"
+    try:
+        assert wait_until(lambda: len(dev.frames) > 5)
+        rec = Mp4RecorderSink(path, sign=False)                          # no record: the sample's recording
+        s.add_sink(rec)
+        time.sleep(1.5)
+        s.remove_sink(rec)
+        assert rec.finished.wait(10)
+    finally:
+        assert s.stop()
+    assert not path.exists() and rec.frames_written == 0 and "nothing was recorded" in rec.error
 
 
 def test_a_set_without_record_consent_is_never_recorded(store, tmp_path):

@@ -58,12 +58,25 @@ def check_same_person(avatar) -> None:
                                        "an avatar set must show one person")
 
 
+def check_label_fits(avatar, base_path) -> None:
+    """The output is the base photo's frame: it must hold the whole label, with the attestation line
+    (the larger of the two), or nothing can be written (fail closed), so say so before any work."""
+    from ..provenance.labeller import Labeller
+    h, w = avatar.base_bgr.shape[:2]
+    try:
+        Labeller(stronger=True).check_fits(w, h)
+    except ValueError:
+        raise InputError(base_path, f"the photo is {w}x{h}, too small to carry the AI-GENERATED label "
+                                    "legibly; use a larger photo (at least about 160 px across)") from None
+
+
 def run_animate(args) -> int:
     from ..consent_gate import require_consent
     from ..provenance.consent import ConsentStore
     check_writable(args.output)
     avatar = load_avatar_set(args.source, args.size)
     check_same_person(avatar)
+    check_label_fits(avatar, args.source[0])
     # every input is checked before a consent record is written: a typo in --driving must not leave a
     # record behind for a video that was never made
     driving = open_driving(args.driving)

@@ -229,8 +229,12 @@ class OutputThread(threading.Thread):
         if value is None:
             return seq
         fresh = seq != last_seq
+        live, why = self.gate.check(value.avatar, "live") if self.gate and value.avatar is not None else (True, "")
         for slot in list(self._slots):
-            if self._allowed(slot, value):
+            if not live:        # no consent to animate this set live at all: no output of it, whatever else
+                if slot.state not in (SinkState.BLOCKED, SinkState.ENDED):   # a record covers
+                    self._block(slot, why)
+            elif self._allowed(slot, value):
                 self._feed(slot, value.frame_bgr, now)
         if not self._live_allowed(value.avatar):          # after the sinks' events: this one is the headline
             return seq

@@ -57,6 +57,8 @@ class Mp4RecorderSink(Sink):
     def bind(self, session_id: str, avatar) -> bool:
         if not session_id or self.finished.is_set():
             return False                          # a frame of no known session cannot be recorded under one
+        if self.consent_record_hash is None and getattr(avatar, "needs_consent", True):
+            return False      # started with no consent record (the built-in sample): it holds no one's face
         hashes = tuple(sorted(avatar.image_hashes))
         if self.session_id not in (None, session_id) or self.image_hashes not in (None, hashes):
             return False                          # not the session / set this take was started for

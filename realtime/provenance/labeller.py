@@ -50,6 +50,10 @@ class Labeller:
             raise ValueError(self._labels[(w, h)])     # fail closed: no frame without the whole label
         return self._labels[(w, h)]
 
+    def check_fits(self, width: int, height: int) -> None:
+        """ValueError, saying why, when a frame of this size cannot carry the whole label legibly."""
+        self._label(width, height)
+
     def _for_size(self, w: int, h: int):
         if (w, h) not in self._marks:
             self._marks[(w, h)] = Watermarker(w, h, self.session_id)
