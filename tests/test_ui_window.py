@@ -131,7 +131,7 @@ def test_consent_refusal_keeps_every_output_off(qtbot, tmp_path, consent):
     assert len(recs) == 1 and recs[0].kind == "self" and set(recs[0].image_hashes) == set(lib.get(info.set_id).hashes())
     assert LiveCheckPasses.runs == 1 and recs[0].method == "live-check"       # "this is me" was checked live
     assert not w.live.session.avatar.stronger_label
-    assert "Consent recorded" in w.panel.consent_label.text()
+    assert "Consent recorded" in w.panel.consent_label.text() and "live-checked" in w.panel.consent_label.text()
 
 
 def test_revoking_consent_stops_its_outputs(qtbot, tmp_path, consent):
@@ -144,6 +144,8 @@ def test_revoking_consent_stops_its_outputs(qtbot, tmp_path, consent):
     w = open_window(qtbot, ctx)
     qtbot.waitUntil(lambda: checked(w) and w.controls.start_button.isEnabled(), timeout=20000)
     assert consent.asked == 0
+    # an attestation: the panel says why the outputs will carry the label's second line
+    assert "attested, not verified" in w.panel.consent_label.text()
     qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: len(ctx.vcam.frames) > 5, timeout=20000)
     ctx.consent_store().revoke(rec.id)                    # e.g. from `run.py consent revoke` in a terminal

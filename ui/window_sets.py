@@ -86,9 +86,13 @@ class AvatarSetActions:
         elif record is None:
             self.panel.set_consent("✕ No consent recorded for these photos: outputs cannot start.", "error", True, False)
         else:
+            from realtime.provenance.consent import needs_stronger_label
             who = "you" if record.kind == "self" else record.who
-            self.panel.set_consent(f"✓ Consent recorded: shows {who} · until {record.expires[:10]}", "good",
-                                   False, True)
+            how = {"live-check": "live-checked", "token": f"{who}'s signed token"}.get(record.method, "")
+            if needs_stronger_label(record):     # say why the outputs carry the label's second line
+                how = "attested, not verified: the label says so"
+            self.panel.set_consent(f"✓ Consent recorded: shows {who} ({how}) · until {record.expires[:10]}",
+                                   "good", False, True)
 
     def ask_consent(self, force: bool = False):
         """Open the consent dialog for the current set; returns the record or None (refused)."""
