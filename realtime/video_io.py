@@ -13,6 +13,11 @@ from .errors import OutputError
 
 log = logging.getLogger(__name__)
 
+# the process's umask, read once at import (os.umask can only be read by setting it): a finished video
+# gets the permissions any new file would, not the private 0600 of its temporary file
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def check_writable(path) -> None:
     """Fail early, before any heavy work, when OUT cannot be written."""
@@ -78,6 +83,7 @@ class Mp4Writer:
             self._container.close()
             if finalize is not None:
                 finalize(self.tmp)
+            os.chmod(self.tmp, 0o666 & ~_UMASK)
             os.replace(self.tmp, self.path)
         except Exception as exc:
             # signing writes a second copy beside the first: a full disk shows up there as the

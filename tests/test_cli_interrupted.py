@@ -106,3 +106,15 @@ def test_a_photo_too_small_for_the_label_is_refused_before_consent(tmp_path, cap
     err = capsys.readouterr().err
     assert code == 2 and "small.png: the photo is 80x80, too small to carry the AI-GENERATED label" in err, err
     assert not (tmp_path / "o.mp4").exists() and ConsentStore.default().records() == []
+
+
+def test_a_finished_video_is_readable_like_any_new_file(tmp_path):
+    """The frames go to a private temporary file; the finished video must not keep its 0600 mode (a
+    video nobody else on the machine, or a web server, can read)."""
+    import stat
+    umask = os.umask(0o022)
+    os.umask(umask)
+    out = tmp_path / "clip.mp4"
+    with Mp4Writer(out, 25.0, 64, 64) as writer:
+        writer.write(np.full((64, 64, 3), 128, np.uint8))
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o666 & ~umask
