@@ -356,3 +356,42 @@ def test_recording_names_its_frames_session_and_ends_when_the_set_changes(qtbot,
     assert in_frames.found
     assert logged[0]["session_id"] == read_c2pa(files[0])["session_id"] == detect_file(files[0]).detection.session_id \
         == in_frames.session_id
+
+
+class LiveCheckCancelled:
+    """Stands in for the webcam live check: the person closes it without taking it."""
+    def __init__(self, live, photos, mirrored=True, parent=None):
+        self.no_camera, self.runner = False, None
+
+    def exec(self):
+        return 0
+
+    def result_value(self):
+        return None
+
+
+def test_a_cancelled_live_check_leaves_nothing_running_and_consent_given_later_goes_live(qtbot, tmp_path,
+                                                                                         consent, monkeypatch):
+    """The live check opens the webcam by itself; closed without taking it, that webcam-only session
+    must stop (it showed "Starting..." for ever, and consent given afterwards from the panel switched
+    it to the avatar with no outputs at all)."""
+    monkeypatch.setattr("ui.window_sets.LiveCheckDialog", LiveCheckCancelled)
+    ctx = make_ctx(tmp_path)
+    lib = ctx.library()
+    info = lib.create("Alex")
+    lib.add_files(info.set_id, [face_photo(tmp_path / "alex.png")])
+    write_settings(ctx, current_set=info.set_id)
+    consent.answer = None
+    w = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: consent.asked == 1 and checked(w), timeout=20000)
+    consent.answer = ("self", None)                                    # "these photos show me"...
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    assert not w.live.running                                          # ...but the check was closed
+    assert "not completed" in w.banner.text and ctx.consent_store().records() == []
+    consent.answer = ("other", "Alex")                                 # later, from the avatar panel
+    w.ask_consent(force=True)
+    assert ctx.consent_store().records() and "Consent recorded" in w.panel.consent_label.text()
+    assert not w.banner.isVisible() or "No consent" not in w.banner.text
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(ctx.vcam.frames) > 5, timeout=20000)   # live, with its virtual camera
+    w.live.stop()

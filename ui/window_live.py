@@ -148,7 +148,8 @@ class LiveActions:
             return
         record = self._consent_record("record") if self._needs_consent() else None
         if self._needs_consent() and record is None:
-            self.banner.show_message("The consent record for this set does not cover recording.", "error")
+            self.banner.show_message("The consent record for this set does not cover recording." if self._consent_record()
+                                     else "No consent recorded for this set: it cannot be recorded.", "error")
             return
         folder = Path(self.settings.record_dir or _videos_dir())
         try:

@@ -124,6 +124,7 @@ class AvatarSetActions:
             return None
         self._show_consent_state(record)
         self._update_start_state()
+        self.banner.hide()                       # whatever said consent was missing no longer holds
         if self.live.running:
             self.live.set_avatar(self._live_avatar(), self._pipeline_config())
         return record
@@ -132,11 +133,16 @@ class AvatarSetActions:
         """"This is me": the webcam face must match the photos (and be live). Returns the passed
         LiveCheckResult; None when there is no webcam and the person chose to attest instead (the output
         then carries the second label line); False when it failed or was cancelled."""
-        if not self.live.running:
-            self._start(avatar_required=False, camera_only=True)      # the webcam only, nothing is animated
-        photos = [c.image_bgr for c in self.current.usable]
-        dlg = LiveCheckDialog(self.live, photos, mirrored=self.settings.mirror, parent=self)
-        dlg.exec()
+        # the webcam only, nothing animated; stopped again after the check, whatever its outcome: left
+        # running it is a session with no avatar and no outputs ("Starting..." for ever)
+        camera_only = not self.live.running and self._start(avatar_required=False, camera_only=True)
+        try:
+            photos = [c.image_bgr for c in self.current.usable]
+            dlg = LiveCheckDialog(self.live, photos, mirrored=self.settings.mirror, parent=self)
+            dlg.exec()
+        finally:
+            if camera_only:
+                self.live.stop()
         result = dlg.result_value()
         if result is not None and result.passed:
             return result
@@ -146,9 +152,9 @@ class AvatarSetActions:
         ) == QMessageBox.Yes:
             return None
         reason = getattr(dlg.runner, "error", None) if dlg.runner is not None else None
-        self.banner.show_message("No consent recorded: the live check did not pass" +
-                                 (f" ({reason})." if reason else ".") + " You can try again from the avatar panel.",
-                                 "info")
+        what = "the live check did not pass" if result is not None or reason else "the live check was not completed"
+        self.banner.show_message(f"No consent recorded: {what}" + (f" ({reason})." if reason else ".") +
+                                 " You can try again from the avatar panel.", "info")
         return False
 
     def revoke_consent(self) -> None:
