@@ -2,7 +2,7 @@
 signs a record over the set's exact image hashes; it can be revoked at any time."""
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QDialog, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QDialog, QHBoxLayout, QLabel, QLayout, QLineEdit,
                                QPushButton, QRadioButton, QVBoxLayout)
 
 from .frame_view import bgr_to_qimage
@@ -78,6 +78,9 @@ class ConsentDialog(QDialog):
         for w in (self.self_radio, self.other_radio, self.confirm):
             w.toggled.connect(self._update)
         self.name_edit.textChanged.connect(self._update)
+        # wrapped text needs its height for the dialog's width: the dialog follows its content (the note
+        # shown for "someone who agreed" grows it) instead of squeezing the labels over each other
+        lay.setSizeConstraint(QLayout.SetFixedSize)
 
     def _update(self) -> None:
         other = self.other_radio.isChecked()
