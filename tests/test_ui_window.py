@@ -395,3 +395,32 @@ def test_a_cancelled_live_check_leaves_nothing_running_and_consent_given_later_g
     qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: len(ctx.vcam.frames) > 5, timeout=20000)   # live, with its virtual camera
     w.live.stop()
+
+
+def test_a_new_set_chosen_while_live_keeps_the_call_on_the_current_avatar_until_it_can_go_live(qtbot, tmp_path,
+                                                                                              consent):
+    """Pressing + while live used to stop every output at once ("no consent record yet") with an empty
+    set. Nothing of a set without photos or consent can go out, but the call keeps the avatar it has;
+    consent given later switches it over."""
+    ctx = make_ctx(tmp_path)
+    write_settings(ctx, current_set="sample")
+    w = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: checked(w), timeout=20000)
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(ctx.vcam.frames) > 10, timeout=20000)
+    lib = ctx.library()
+    info = lib.create("New")
+    w.panel.set_chosen.emit(info.set_id)                               # an empty set
+    qtbot.waitUntil(lambda: checked(w) and w.current.info.set_id == info.set_id, timeout=20000)
+    assert w.live.running and "Still live as" in w.banner.text and "no usable photo" in w.banner.text
+    lib.add_files(info.set_id, [face_photo(tmp_path / "new.png")])
+    consent.answer = None                                              # asked, and not given yet
+    w.choose_set(info.set_id)
+    qtbot.waitUntil(lambda: consent.asked == 1, timeout=20000)
+    n = len(ctx.vcam.frames)
+    qtbot.waitUntil(lambda: len(ctx.vcam.frames) > n + 10, timeout=8000)   # the call did not go dark
+    assert w.live.session.avatar.name != "New"                          # and nothing of the new set went out
+    consent.answer = ("other", "Nova")
+    w.ask_consent(force=True)
+    qtbot.waitUntil(lambda: w.live.session.avatar.name == "New", timeout=20000)
+    w.live.stop()

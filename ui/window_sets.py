@@ -55,11 +55,21 @@ class AvatarSetActions:
             self._consent_asked.add(info.set_id)
             QTimer.singleShot(0, self.ask_consent)
         if self.live.running:
-            if self._needs_consent() and record is None:
-                self.live.stop()
-                self.banner.show_message(f"Outputs stopped: “{info.name}” has no consent record yet.", "error")
-            elif checked.usable:
+            if checked.usable and not (self._needs_consent() and record is None):
                 self.live.set_avatar(self._live_avatar(), self._pipeline_config())
+            else:
+                # nothing of this set can go out yet (no photo, no consent): the call keeps the avatar it
+                # already shows (its own consent is still checked every frame) instead of going dark
+                self._say_still_live(info.name, "has no usable photo yet" if not checked.usable
+                                     else "has no consent record yet")
+
+    def _say_still_live(self, name: str, why: str) -> None:
+        shown = getattr(getattr(self.live.session, "avatar", None), "name", None)
+        if shown and shown != name:
+            self.banner.show_message(f"Still live as “{shown}”: “{name}” {why}. It goes live once it can.", "info")
+        elif not shown:
+            self.live.stop()
+            self.banner.show_message(f"Outputs stopped: “{name}” {why}.", "error")
 
     def _needs_consent(self) -> bool:
         return self.current is not None and not self.current.info.is_sample
