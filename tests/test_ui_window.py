@@ -169,7 +169,12 @@ def test_error_banner_guides_when_no_virtual_camera_exists_and_retry_recovers(qt
     assert "Traceback" not in w.banner.text and w.banner.level == "warning"
     retry = [b for b in w.banner.buttons if b.isVisible() and b.text() == "Retry"]
     assert retry and "Not available" in w.controls.vcam_state.text()
+    assert "message above" not in w.controls.vcam_state.text()    # the panel's line stands on its own
     assert w.live.running and w.view.avatar.has_frame           # the app keeps running
+    w.banner.show_message("Recording saved: /tmp/x.mp4", "good")   # another message takes the banner...
+    qtbot.mouseClick(w.controls.retry_button, Qt.LeftButton)        # ...the panel's Retry brings the steps back
+    assert "sudo modprobe v4l2loopback" in w.banner.text
+    retry = [b for b in w.banner.buttons if b.isVisible() and b.text() == "Retry"]
     vcam.present = True                                          # the user ran the command
     qtbot.mouseClick(retry[0], Qt.LeftButton)
     qtbot.waitUntil(lambda: w.controls.vcam_state.text().startswith("On") and len(vcam.frames) > 3, timeout=5000)

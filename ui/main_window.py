@@ -125,7 +125,7 @@ class MainWindow(AvatarSetActions, LiveActions, QMainWindow):
         c.pipeline_changed.connect(self._pipeline_changed)
         c.landmarks_toggled.connect(self._apply_landmarks)
         c.vcam_toggled.connect(self._vcam_toggled)
-        c.vcam_retry_clicked.connect(self.live.retry_vcam)
+        c.vcam_retry_clicked.connect(self.retry_vcam)
         c.vcam_selftest_clicked.connect(self._selftest)
         c.stream_toggled.connect(self._stream_toggled)
         c.record_clicked.connect(self.toggle_recording)

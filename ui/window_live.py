@@ -253,15 +253,10 @@ class LiveActions:
     def _sink_event(self, e) -> None:
         name, state = e.data.get("sink"), e.data.get("state")
         if name == "virtual camera" and state == "unavailable":
-            guidance = e.data.get("guidance", "")
-            if self._vcam_problem != guidance:
-                self._vcam_problem = guidance
-                actions = [("vcam_retry", "Retry")]
-                if sys.platform.startswith("linux"):
-                    actions.append(("copy_modprobe", "Copy command"))
-                detail = e.message.split(": ", 1)[-1]
-                self.banner.show_message(f"<b>Virtual camera not available.</b> {html.escape(detail)} "
-                                         f"{html.escape(guidance)}", "warning", actions)
+            problem = (e.message.split(": ", 1)[-1], e.data.get("guidance", ""))
+            if self._vcam_problem != problem:
+                self._vcam_problem = problem
+                self._show_vcam_guidance()
         elif name == "virtual camera" and state == "on":
             self._vcam_problem = None
             if self.banner.level == "warning" and "virtual camera" in self.banner.text.lower():
@@ -282,8 +277,8 @@ class LiveActions:
                     self.controls.set_vcam_state(f"On · {vc.detail}", "good")
                 self.status.show_vcam(vc.detail)
             elif vc.state == "unavailable":
-                self.controls.set_vcam_state("Not available: see the message above. Retrying every few seconds.",
-                                             "warning", retry=True)
+                self.controls.set_vcam_state(f"Not available: {vc.detail.rstrip('.')}. Retrying every few seconds; "
+                                             "Retry shows the setup steps.", "warning", retry=True)
                 self.status.show_vcam("not available")
             elif vc.state == "blocked":
                 self.controls.set_vcam_state(f"Stopped: {vc.detail}", "error")
@@ -303,6 +298,22 @@ class LiveActions:
         url = self.live.stream_url()
         if url and field.text() != url:
             field.setText(url)
+
+    def _show_vcam_guidance(self) -> None:
+        """The setup steps for the missing virtual camera, in the banner (again, if another message took
+        its place: the outputs panel's Retry brings them back)."""
+        if self._vcam_problem is None:
+            return
+        detail, guidance = self._vcam_problem
+        actions = [("vcam_retry", "Retry")]
+        if sys.platform.startswith("linux"):
+            actions.append(("copy_modprobe", "Copy command"))
+        self.banner.show_message(f"<b>Virtual camera not available.</b> {html.escape(detail)} "
+                                 f"{html.escape(guidance)}", "warning", actions)
+
+    def retry_vcam(self) -> None:
+        self.live.retry_vcam()
+        self._show_vcam_guidance()
 
     def _banner_action(self, key: str) -> None:
         if key == "vcam_retry":
