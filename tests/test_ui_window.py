@@ -306,6 +306,10 @@ def test_outputs_from_the_window_stream_record_and_self_test(qtbot, tmp_path):
     qtbot.waitUntil(lambda: w.controls.stream_url.text().startswith("http://127.0.0.1:"), timeout=5000)
     with urllib.request.urlopen(w.controls.stream_url.text() + "frame.jpg", timeout=5) as r:
         assert r.headers["Content-Type"] == "image/jpeg" and len(r.read()) > 1000
+    qtbot.mouseClick(w.controls.copy_button, Qt.LeftButton)           # Copy puts the address on the clipboard
+    from PySide6.QtGui import QGuiApplication
+    assert QGuiApplication.clipboard().text() == w.controls.stream_url.text()
+    assert w.controls.copy_button.text().startswith("Copied")         # and says it did
     # recording: Record, then Stop recording, then the saved file is announced
     qtbot.mouseClick(w.controls.record_button, Qt.LeftButton)
     assert w.controls.record_button.text().endswith("Stop recording")

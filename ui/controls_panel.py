@@ -270,6 +270,9 @@ class ControlsPanel(QScrollArea):
             self._driver_changed()
 
     def _copy_url(self) -> None:
+        from PySide6.QtCore import QTimer
         from PySide6.QtGui import QGuiApplication
         if self.stream_url.text():
             QGuiApplication.clipboard().setText(self.stream_url.text())
+            self.copy_button.setText("Copied ✓")               # the clipboard gives no sign of its own
+            QTimer.singleShot(1500, lambda: self.copy_button.setText("Copy"))
