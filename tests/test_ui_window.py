@@ -4,6 +4,7 @@ swapping sets while live, closing within 2 s. The webcam and the virtual camera 
 the real seams; the engine is a quick stand-in (the real one is covered by test_live_real_pipeline and
 the Xvfb test)."""
 import json
+import re
 import time
 
 import numpy as np
@@ -314,6 +315,7 @@ def test_outputs_from_the_window_stream_record_and_self_test(qtbot, tmp_path):
     qtbot.mouseClick(w.controls.record_button, Qt.LeftButton)
     assert w.controls.record_button.text().endswith("Stop recording")
     qtbot.wait(1200)
+    assert re.search(r"● 0:0[1-9] · recording to", w.controls.record_state.text()), w.controls.record_state.text()
     qtbot.mouseClick(w.controls.record_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: w.banner.isVisible() and "Recording saved" in w.banner.text, timeout=15000)
     files = list((tmp_path / "videos").glob("AvatarCam-*.mp4"))

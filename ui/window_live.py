@@ -162,6 +162,7 @@ class LiveActions:
         except Exception as exc:
             self.banner.show_message(f"Recording could not start: {exc}", "error")
             return
+        self._recording_since = time.monotonic()
         self.controls.set_recording(True, f"Recording to {path}")
 
     def _recording_finished(self, path, error) -> None:
@@ -287,6 +288,18 @@ class LiveActions:
                 self.controls.set_vcam_state(vc.detail or vc.state, "info")
                 self.status.show_vcam(vc.state)
         self._show_stream_state(next((s for s in statuses if s.name == "stream"), None))
+        self._show_recording_state(next((s for s in statuses if s.name == "recording"), None))
+
+    def _show_recording_state(self, st) -> None:
+        """While a recording runs: how long it has been going; before its first frame, what it waits for."""
+        rec = self.live.recorder
+        if rec is None or st is None or rec.finished.is_set():
+            return
+        if st.state == "on":
+            secs = int(time.monotonic() - getattr(self, "_recording_since", time.monotonic()))
+            self.controls.record_state.setText(f"● {secs // 60}:{secs % 60:02d} · recording to {rec.path}")
+        elif st.state == "starting":
+            self.controls.record_state.setText(f"Not recording yet: {st.detail}")
 
     def _show_stream_state(self, st) -> None:
         field = self.controls.stream_url
