@@ -314,8 +314,8 @@ def test_outputs_from_the_window_stream_record_and_self_test(qtbot, tmp_path):
     # recording: Record, then Stop recording, then the saved file is announced
     qtbot.mouseClick(w.controls.record_button, Qt.LeftButton)
     assert w.controls.record_button.text().endswith("Stop recording")
-    qtbot.wait(1200)
-    assert re.search(r"● 0:0[1-9] · recording to", w.controls.record_state.text()), w.controls.record_state.text()
+    qtbot.waitUntil(lambda: bool(re.search(r"● 0:0[1-9] · recording to", w.controls.record_state.text())),
+                    timeout=8000)
     qtbot.mouseClick(w.controls.record_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: w.banner.isVisible() and "Recording saved" in w.banner.text, timeout=15000)
     files = list((tmp_path / "videos").glob("AvatarCam-*.mp4"))

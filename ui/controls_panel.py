@@ -275,4 +275,4 @@ class ControlsPanel(QScrollArea):
         if self.stream_url.text():
             QGuiApplication.clipboard().setText(self.stream_url.text())
             self.copy_button.setText("Copied ✓")               # the clipboard gives no sign of its own
-            QTimer.singleShot(1500, lambda: self.copy_button.setText("Copy"))
+            QTimer.singleShot(1500, self.copy_button, lambda: self.copy_button.setText("Copy"))   # gone with it
