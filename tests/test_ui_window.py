@@ -305,6 +305,7 @@ def test_outputs_from_the_window_stream_record_and_self_test(qtbot, tmp_path):
     # the local stream: switched on live, its private address shown and serving the labelled frames
     w.controls.stream_check.setChecked(True)
     qtbot.waitUntil(lambda: w.controls.stream_url.text().startswith("http://127.0.0.1:"), timeout=5000)
+    assert w.controls.stream_url.cursorPosition() == 0          # the field shows the address from its start
     with urllib.request.urlopen(w.controls.stream_url.text() + "frame.jpg", timeout=5) as r:
         assert r.headers["Content-Type"] == "image/jpeg" and len(r.read()) > 1000
     qtbot.mouseClick(w.controls.copy_button, Qt.LeftButton)           # Copy puts the address on the clipboard
@@ -435,3 +436,21 @@ def test_a_new_set_chosen_while_live_keeps_the_call_on_the_current_avatar_until_
     w.ask_consent(force=True)
     qtbot.waitUntil(lambda: w.live.session.avatar.name == "New", timeout=20000)
     w.live.stop()
+
+
+def test_the_recording_line_scrolls_into_view_on_a_short_screen(qtbot, tmp_path):
+    """The line under Record (the saved file, the elapsed time) is the outputs panel's last: on a short
+    window it sat below the fold, so a finished recording seemed to say nothing."""
+    ctx = make_ctx(tmp_path)
+    write_settings(ctx, current_set="sample")
+    w = open_window(qtbot, ctx)
+    w.resize(1100, 560)
+    qtbot.wait(100)
+    c = w.controls
+    c.set_recording(False, "Saved /home/me/Videos/AvatarCam-20261124-083002.mp4")
+    label = c.record_state
+
+    def in_view():
+        top_left = label.mapTo(c.viewport(), label.rect().topLeft())
+        return c.viewport().rect().contains(top_left) and top_left.y() + label.height() <= c.viewport().height()
+    qtbot.waitUntil(in_view, timeout=2000)

@@ -175,7 +175,7 @@ class ControlsPanel(QScrollArea):
         for index, name in cameras:
             self.camera_combo.addItem(f"{index}: {name}", index)
         if not cameras:
-            self.camera_combo.addItem("No camera found (demo motion drives)", 0)
+            self.camera_combo.addItem("No camera: demo motion", 0)
         self.camera_combo.blockSignals(False)
 
     def load(self, s) -> None:
@@ -240,6 +240,9 @@ class ControlsPanel(QScrollArea):
     def set_recording(self, recording: bool, text: str = "") -> None:
         self.record_button.setText("■  Stop recording" if recording else "●  Record")
         self.record_state.setText(text)
+        if text:       # the line under Record is the panel's last: on a short screen, scroll it into view
+            from PySide6.QtCore import QTimer
+            QTimer.singleShot(0, self, lambda: self.ensureWidgetVisible(self.record_state))
 
     def _update_labels(self) -> None:
         kind = self.source_combo.currentData()

@@ -311,6 +311,7 @@ class LiveActions:
         url = self.live.stream_url()
         if url and field.text() != url:
             field.setText(url)
+            field.setCursorPosition(0)          # the address reads from its start (http://127.0.0.1:...)
 
     def _show_vcam_guidance(self) -> None:
         """The setup steps for the missing virtual camera, in the banner (again, if another message took
