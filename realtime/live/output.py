@@ -210,17 +210,14 @@ class OutputThread(threading.Thread):
         self._set(slot, SinkState.ENDED, reason, level=WARNING)
         self._close(slot)
 
-    def _live_allowed(self, avatar) -> bool:
+    def _note_live(self, ok: bool, reason: str) -> None:
         """"live" is the consent to animate this set in real time at all: without it the session's
-        outputs stop (the window ends the session on this event)."""
-        ok, reason = self.gate.check(avatar, "live") if self.gate else (True, "")
+        outputs stop (the window ends the session on this event), said once per reason."""
         if ok:
             self._blocked_reason = None
-            return True
-        if self._blocked_reason != reason:
+        elif self._blocked_reason != reason:
             self._blocked_reason = reason
             self.events.post("consent", f"Outputs stopped: {reason}.", ERROR, reason=reason)
-        return False
 
     def _send(self, last_seq: int, now: float) -> int:
         """Send the newest frame to every sink whose consent covers it; returns its sequence number."""
@@ -229,14 +226,15 @@ class OutputThread(threading.Thread):
         if value is None:
             return seq
         fresh = seq != last_seq
-        live, why = self.gate.check(value.avatar, "live") if self.gate and value.avatar is not None else (True, "")
+        live, why = self.gate.check(value.avatar, "live") if self.gate else (True, "")
         for slot in list(self._slots):
             if not live:        # no consent to animate this set live at all: no output of it, whatever else
                 if slot.state not in (SinkState.BLOCKED, SinkState.ENDED):   # a record covers
                     self._block(slot, why)
             elif self._allowed(slot, value):
                 self._feed(slot, value.frame_bgr, now)
-        if not self._live_allowed(value.avatar):          # after the sinks' events: this one is the headline
+        self._note_live(live, why)                        # after the sinks' events: this one is the headline
+        if not live:
             return seq
         self.ticks += 1
         self.stats.output_tick(time.monotonic(), value.t_capture if fresh and value.t_capture else None)
