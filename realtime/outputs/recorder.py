@@ -87,11 +87,11 @@ class Mp4RecorderSink(Sink):
             self._latest = frame_bgr
             self._cond.notify_all()
 
-    def close(self, wait_s: float = 0.0) -> None:
+    def close(self) -> None:
         """Stop taking frames. The file is finished (the backlog encoded, signed, read back) on the
         recorder's own threads: the output thread that calls this keeps feeding the virtual camera
         meanwhile, instead of freezing the call for as long as that takes. `finished` is set when the
-        file is saved or has failed; wait_s > 0 waits that long for it."""
+        file is saved or has failed (wait on it for the file)."""
         if not self._threads:
             self._nothing_recorded()
             return
@@ -100,8 +100,6 @@ class Mp4RecorderSink(Sink):
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        if wait_s > 0:
-            self.finished.wait(wait_s)
 
     def _nothing_recorded(self) -> None:
         """Closed before its first frame (the engine never delivered one, or consent never allowed it):
