@@ -585,8 +585,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         soft_rgb = F.avg_pool2d(src_rgb, (1, k), stride=1, padding=(0, k // 2), count_include_pad=False)
         soft_w = soft_weight(wf[:, 1:2] * (S / 2.0), c.soft_stretch) * eye_w.sum(0, keepdim=True).clamp(max=1.0)
         soft_base = F.grid_sample(soft_rgb[:1], wf[:1].permute(0, 2, 3, 1), align_corners=False)
-        base_win = out[:, :, lo:lo + n, lo:lo + n]
-        out = out + F.pad(soft_w[:1] * (soft_base - base_win), pad)
+        out = out + F.pad(soft_w[:1] * (soft_base - out[:, :, lo:lo + n, lo:lo + n]), pad)
         base_win = out[:, :, lo:lo + n, lo:lo + n]
         w_win = F.interpolate(co.weights, size=(n, n), mode="bilinear", align_corners=True)  # 1 x (K+1) x n x n
         inside = mouth_interior(F.interpolate(co.mouth, size=(n, n), mode="bilinear", align_corners=True)[0],
