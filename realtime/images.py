@@ -1,5 +1,4 @@
 """Loading avatar photos safely: every odd but valid image just works, every bad one gets a clear error."""
-import hashlib
 import io
 import os
 import re
@@ -20,13 +19,9 @@ def load_image_bgr(path) -> np.ndarray:
 def load_image_hashed(path) -> tuple:
     """(BGR array, SHA-256 hex of the file) from ONE read of PATH: consent is checked against the hash,
     so it must be the hash of exactly the bytes that were decoded, not of a second read of the file."""
+    from .provenance.consent import hash_image_bytes
     data = read_image_file(path)
     return decode_image_bgr(data, path), hash_image_bytes(data)
-
-
-def hash_image_bytes(data: bytes) -> str:
-    """SHA-256 (hex) of an image file's bytes: the same value as provenance.consent.hash_image_file."""
-    return hashlib.sha256(data).hexdigest()
 
 
 def read_image_file(path) -> bytes:

@@ -110,7 +110,8 @@ class AvatarChecker(QObject):
     def _check_file(self, path, used: bool, tracker) -> CheckedImage:
         """One read of the file: the image checked and shown and the hash consent is checked against
         are both from these bytes, so a file swapped later cannot borrow this one's consent."""
-        from realtime.images import decode_image_bgr, hash_image_bytes, read_image_file
+        from realtime.images import decode_image_bgr, read_image_file
+        from realtime.provenance.consent import hash_image_bytes
         from realtime.live.image_check import ImageCheck, check_image
         img = sha = None
         try:

@@ -40,8 +40,13 @@ def canonical_json(obj) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
+def hash_image_bytes(data: bytes) -> str:
+    """SHA-256 (hex) of an image file's bytes, read once: what a consent record covers."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def hash_image_file(path) -> str:
-    """SHA-256 (hex) of the file's bytes."""
+    """hash_image_bytes of the file, streamed (the file is not decoded here)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
