@@ -67,7 +67,7 @@ def check_label_fits(avatar, base_path) -> None:
         Labeller(stronger=True).check_fits(w, h)
     except ValueError:
         raise InputError(base_path, f"the photo is {w}x{h}, too small to carry the AI-GENERATED label "
-                                    "legibly; use a larger photo (at least about 160 px across)") from None
+                                    "legibly; use a larger photo") from None
 
 
 def run_animate(args) -> int:
