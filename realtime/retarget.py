@@ -32,6 +32,7 @@ class Retargeter:
         self._chin = _chin_points(self.base)
         self._brow_band = _brow_band(self.base)
         self._brow_scale = np.ones(len(self.base))   # per point: how far it moves as the driver's brow
+        self._sideways = np.ones(len(self.base))     # per point: share of the driver's sideways motion shown
 
     def calibrate(self, driver_px: np.ndarray) -> None:
         """Take this driver frame as the neutral face (first frame with a face, or on user request)."""
@@ -40,6 +41,7 @@ class Retargeter:
         self._eyes = _EyeOpenings(self.reference)
         driver = geometry.apply(self._to_avatar, self.reference).astype(np.float64)
         self._brow_scale = 1.0 + self._brow_band @ (_brow_ratio(self.base, driver) - 1.0)
+        self._sideways = _sideways_share(self.base, driver)
 
     def __call__(self, driver_px: np.ndarray) -> np.ndarray:
         cur = np.asarray(driver_px, np.float64)[:, :2]
@@ -51,6 +53,7 @@ class Retargeter:
         cur_aligned = geometry.apply(np.linalg.inv(head), cur).astype(np.float64)
         if c.relative:
             delta = (cur_aligned - ref) @ geometry.linear_part(self._to_avatar).T
+            delta[:, 0] *= self._sideways
             delta[:, 1] *= self._brow_scale
             tgt = self.base + c.expression * delta
             tgt = _lids_by_fraction(tgt, self.base, self._eyes.fraction(cur_aligned), c.expression)
@@ -163,6 +166,34 @@ def _brow_band(base: np.ndarray) -> np.ndarray:
         side = np.clip(1.0 - np.maximum(brow_x.min() - base[:, 0], base[:, 0] - brow_x.max()).clip(0.0) / margin, 0.0, 1.0)
         w[:, e] = _smooth(rise) * _smooth(fall) * _smooth(side)
     return w
+
+
+_SIDEWAYS_MIN = 0.3
+
+
+def _mouth_halves(lmk: np.ndarray):
+    """The mouth's midline (x) and its half widths towards the picture's left and right corner."""
+    mid = lmk[[0, 17, 13, 14], 0].mean()
+    return mid, mid - lmk[61, 0], lmk[291, 0] - mid
+
+
+def _sideways_share(avatar: np.ndarray, driver: np.ndarray) -> np.ndarray:
+    """Per point, the share of the driver's sideways motion that the avatar's photo shows. A face
+    turned away shows its far side foreshortened: the same sideways motion there covers less of the
+    picture, and added in full it pushes the far half of the mouth (a lopsided grin, a mouth pulled
+    aside) off the cheek into the background. How turned is read from the mouth: how much narrower
+    its far half is than the near one, against the driver's own; the far side's share falls from 1
+    at the midline to that ratio at the corner and beyond. A frontal avatar keeps everything."""
+    mid, a_left, a_right = _mouth_halves(avatar)
+    _, d_left, d_right = _mouth_halves(driver)
+    if min(a_left, a_right, d_left, d_right) <= 1e-6:
+        return np.ones(len(avatar))
+    left = np.clip((a_left / a_right) / (d_left / d_right), _SIDEWAYS_MIN, 1.0)
+    right = np.clip((a_right / a_left) / (d_right / d_left), _SIDEWAYS_MIN, 1.0)
+    x = avatar[:, 0]
+    on_left = x < mid
+    reach = np.clip(np.where(on_left, (mid - x) / a_left, (x - mid) / a_right), 0.0, 1.0)
+    return 1.0 + (np.where(on_left, left, right) - 1.0) * _smooth(reach)
 
 
 def _smooth(t: np.ndarray) -> np.ndarray:

@@ -206,3 +206,47 @@ def test_a_frown_never_puts_the_brow_on_the_lid_of_an_avatar_whose_brows_sit_low
     same.calibrate(ref)
     out = same(moved(ref, brows, dy=24.0))
     assert np.allclose(out[brows, 1] - avatar_of(ref)[brows, 1], 24.0 / 200.0, atol=1e-4)
+
+
+def mouth_face():
+    """A driver's neutral face with a level mouth: midline at x 320, corners 40 px either side."""
+    ref = face_cloud()
+    ref[[0, 13, 14, 17], 0] = 320.0
+    ref[[0, 13, 14, 17], 1] = [290.0, 300.0, 305.0, 315.0]
+    ref[61] = [280.0, 302.0]
+    ref[291] = [360.0, 302.0]
+    return ref
+
+
+def turned(avatar, far_share):
+    """The avatar seen turned to its right: everything left of the mouth's midline foreshortened."""
+    out = avatar.copy()
+    mid = avatar[[0, 13, 14, 17], 0].mean()
+    left = out[:, 0] < mid
+    out[left, 0] = mid - (mid - out[left, 0]) * far_share
+    return out
+
+
+def test_a_turned_avatar_shows_sideways_motion_foreshortened_on_its_far_side():
+    """A mouth pulled aside on a photo turned three-quarters: the far half of the mouth is narrow in
+    the picture, and moved as far as the near half it slides off the cheek into the background. The
+    far side moves by about how much the photo narrows it; the near side and all up-down motion as
+    the driver; a frontal avatar moves both sides alike."""
+    ref = mouth_face()
+    lips = sorted(set(topo.LIPS_INNER + topo.LIPS_OUTER))
+    pulled = moved(ref, lips, dx=-12.0)                                     # the mouth pulled 12 px left
+    dropped = moved(ref, [14, 17], dy=20.0)
+    frontal, side = Retargeter(avatar_of(ref)), Retargeter(turned(avatar_of(ref), 0.4))
+    for rt in (frontal, side):
+        rt.calibrate(ref)
+    full = 12.0 / 200.0
+    f_still, s_still = frontal(ref), side(ref)
+    f_pull, s_pull = frontal(pulled) - f_still, side(pulled) - s_still
+    assert np.allclose(f_pull[[61, 291], 0], -full, atol=1e-4)              # frontal: both corners in full
+    # the turned face is narrower, so its scale from the driver is smaller: up-down motion shows it
+    s_drop = side(dropped)[[14, 17], 1] - s_still[[14, 17], 1]
+    assert np.allclose(s_drop, s_drop[0]) and 0.8 < s_drop[0] / (20.0 / 200.0) < 1.0
+    full = 12.0 * s_drop[0] / 20.0
+    assert np.isclose(s_pull[291, 0], -full, atol=1e-4)                     # near corner in full
+    far = s_pull[61, 0] / -full
+    assert 0.3 < far < 0.5, far                                             # far corner by the photo's share
