@@ -33,10 +33,13 @@ class Retargeter:
         self._brow_band = _brow_band(self.base)
         self._brow_scale = np.ones(len(self.base))   # per point: how far it moves as the driver's brow
         self._sideways = np.ones(len(self.base))     # per point: share of the driver's sideways motion shown
+        self._depth = None                           # the driver's neutral depth per point (or None)
 
     def calibrate(self, driver_px: np.ndarray) -> None:
         """Take this driver frame as the neutral face (first frame with a face, or on user request)."""
-        self.reference = np.asarray(driver_px, np.float64)[:, :2].copy()
+        drv = np.asarray(driver_px, np.float64)
+        self.reference = drv[:, :2].copy()
+        self._depth = drv[:, 2].copy() if drv.shape[1] > 2 else None     # MediaPipe's z, when given
         self._to_avatar = geometry.fit_similarity(self.reference[topo.STABLE], self.base[topo.STABLE])
         self._eyes = _EyeOpenings(self.reference)
         driver = geometry.apply(self._to_avatar, self.reference).astype(np.float64)
@@ -46,14 +49,18 @@ class Retargeter:
     def __call__(self, driver_px: np.ndarray) -> np.ndarray:
         cur = np.asarray(driver_px, np.float64)[:, :2]
         if self.reference is None:
-            self.calibrate(cur)
+            self.calibrate(driver_px)
         c = self.config
         ref = self.reference
         head = geometry.fit_similarity(ref[topo.STABLE], cur[topo.STABLE])        # ref -> cur
         cur_aligned = geometry.apply(np.linalg.inv(head), cur).astype(np.float64)
         if c.relative:
-            delta = (cur_aligned - ref) @ geometry.linear_part(self._to_avatar).T
-            delta[:, 0] *= self._sideways
+            motion_px = cur_aligned - ref
+            turn = _head_turn(motion_px, self._depth)
+            linear = geometry.linear_part(self._to_avatar).T
+            rest = (motion_px - turn) @ linear
+            rest[:, 0] *= self._sideways            # the turn itself is shown in full
+            delta = turn @ linear + rest
             delta[:, 1] *= self._brow_scale
             tgt = self.base + c.expression * delta
             tgt = _lids_by_fraction(tgt, self.base, self._eyes.fraction(cur_aligned), c.expression)
@@ -194,6 +201,21 @@ def _sideways_share(avatar: np.ndarray, driver: np.ndarray) -> np.ndarray:
     on_left = x < mid
     reach = np.clip(np.where(on_left, (mid - x) / a_left, (x - mid) / a_right), 0.0, 1.0)
     return 1.0 + (np.where(on_left, left, right) - 1.0) * _smooth(reach)
+
+
+def _head_turn(motion: np.ndarray, depth) -> np.ndarray:
+    """The part of the driver's motion (in-plane pose removed) that is their head turning left or
+    right: sideways motion in proportion to depth, fitted on the skull points. Foreshortening the far
+    side is for what the face does on its surface; the turn moves the whole head and is left whole
+    (foreshortened too, a turn reads as much less of one). Zero without depth."""
+    out = np.zeros_like(motion)
+    if depth is None:
+        return out
+    skull = topo.STABLE
+    design = np.stack([np.ones(len(skull)), depth[skull]], 1)
+    (offset, per_depth), *_ = np.linalg.lstsq(design, motion[skull, 0], rcond=None)
+    out[:, 0] = offset + per_depth * depth
+    return out
 
 
 def _smooth(t: np.ndarray) -> np.ndarray:

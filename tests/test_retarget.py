@@ -250,3 +250,29 @@ def test_a_turned_avatar_shows_sideways_motion_foreshortened_on_its_far_side():
     assert np.isclose(s_pull[291, 0], -full, atol=1e-4)                     # near corner in full
     far = s_pull[61, 0] / -full
     assert 0.3 < far < 0.5, far                                             # far corner by the photo's share
+
+
+def test_the_drivers_head_turn_is_not_foreshortened_with_the_face():
+    """Foreshortening is for what the face does on its surface: the driver turning their head
+    (sideways motion in proportion to depth, MediaPipe's z) reaches the turned avatar's far side as
+    it reaches a frontal one, while a mouth pulled aside in the same frame is still foreshortened."""
+    ref2 = mouth_face()
+    depth = np.random.default_rng(5).uniform(-60.0, 60.0, len(ref2))
+    depth[[61, 291]] = 50.0                                                 # the corners sit back
+    ref = np.column_stack([ref2, depth])
+    turning = ref.copy()
+    turning[:, 0] += 0.15 * depth                                           # the head turns a little
+    lips = sorted(set(topo.LIPS_INNER + topo.LIPS_OUTER))
+    also_pulled = turning.copy()
+    also_pulled[lips, 0] -= 12.0
+    frontal, side = Retargeter(avatar_of(ref2)), Retargeter(turned(avatar_of(ref2), 0.4))
+    for rt in (frontal, side):
+        rt.calibrate(ref)
+    dropped = ref.copy()
+    dropped[14, 1] += 20.0
+    scale = (side(dropped)[14, 1] - side(ref)[14, 1]) / (frontal(dropped)[14, 1] - frontal(ref)[14, 1])
+    f_turn, s_turn = frontal(turning) - frontal(ref), side(turning) - side(ref)
+    assert np.abs(f_turn[61, 0]) > 0.005
+    assert np.allclose(s_turn[[61, 291], 0], scale * f_turn[[61, 291], 0], rtol=0.02, atol=1e-5)
+    pull = (side(also_pulled) - side(turning))[61, 0] / (frontal(also_pulled) - frontal(turning))[61, 0] / scale
+    assert 0.3 < pull < 0.5, pull
