@@ -186,3 +186,13 @@ class _FakeReader:
 
     def release(self):
         pass
+
+
+def wait_until(cond, timeout=5.0, step=0.02):
+    """True as soon as cond() holds; cond()'s last answer once timeout seconds have passed."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()

@@ -21,21 +21,13 @@ from realtime.outputs.virtual_camera import VirtualCameraSink
 from realtime.pipeline import PipelineConfig
 from realtime.provenance.consent import ConsentStore
 from realtime.provenance.media import decode
-from tests.live_fakes import FakeCamera, FakeProcessor, FakeVirtualCameraDevice, fake_factory, flat_avatar
+from tests.live_fakes import FakeCamera, FakeProcessor, FakeVirtualCameraDevice, fake_factory, flat_avatar, wait_until
 
 RED, BLUE = (200, 50, 50), (50, 50, 200)
 HASH_A, HASH_B = "a" * 64, "b" * 64
 FPS = 15
 NOTICE = int(np.ceil(2.0 * FPS))          # the recording's opening notice, in frames
 
-
-def wait_until(cond, timeout=8.0, step=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 def which(frame) -> str:
@@ -111,14 +103,14 @@ def test_a_set_without_stream_consent_never_reaches_the_stream_while_its_live_ou
     s.set_avatar(b, PipelineConfig(size=256))
     s.start(DriverConfig(kind="camera"))
     try:
-        assert wait_until(lambda: len(dev.frames) > 10)                  # B's live output works...
+        assert wait_until(lambda: len(dev.frames) > 10, timeout=8.0)                  # B's live output works...
         assert which(dev.frames[-1]) == "B"
         assert fetch_frame(stream) is None                                 # ...its stream serves nothing
         st = status(s, "stream")
         assert st.state == "blocked" and "streaming" in st.detail, st
         # a set whose record covers streaming is served; switching back to B takes it off the stream again
         s.set_avatar(a, PipelineConfig(size=256))
-        assert wait_until(lambda: (f := fetch_frame(stream)) is not None and which(f) == "A")
+        assert wait_until(lambda: (f := fetch_frame(stream)) is not None and which(f) == "A", timeout=8.0)
         s.set_avatar(b, PipelineConfig(size=256))
         served = []
         t_end = time.monotonic() + 2.5
@@ -148,7 +140,7 @@ def test_a_recording_started_for_the_sample_never_holds_a_consented_face(store, 
     s.start(DriverConfig(kind="camera"))
     path = tmp_path / "sample.mp4"
     try:
-        assert wait_until(lambda: len(dev.frames) > 5)
+        assert wait_until(lambda: len(dev.frames) > 5, timeout=8.0)
         rec = Mp4RecorderSink(path, sign=False)                          # no record: the sample's recording
         s.add_sink(rec)
         time.sleep(1.5)
@@ -169,12 +161,12 @@ def test_a_set_without_record_consent_is_never_recorded(store, tmp_path):
     path = tmp_path / "b.mp4"
     done = []
     try:
-        assert wait_until(lambda: s.session_id is not None and len(dev.frames) > 5)
+        assert wait_until(lambda: s.session_id is not None and len(dev.frames) > 5, timeout=8.0)
         rec = Mp4RecorderSink(path, s.session_id, on_finished=lambda p, e: done.append((p, e)), sign=False)
         s.add_sink(rec)
         time.sleep(1.5)
         n = len(dev.frames)
-        assert wait_until(lambda: len(dev.frames) > n + 5)               # the live output keeps going
+        assert wait_until(lambda: len(dev.frames) > n + 5, timeout=8.0)               # the live output keeps going
         why = status(s, "recording")
         s.remove_sink(rec)                                               # the user stops the recording
         assert rec.finished.wait(10)

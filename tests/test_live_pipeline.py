@@ -13,7 +13,7 @@ from realtime.live.mailbox import LatestValue, Mailbox
 from realtime.live.session import LiveSession, OutputConfig
 from realtime.outputs.sink import Sink
 from realtime.pipeline import PipelineConfig
-from tests.live_fakes import FakeCamera, fake_factory, flat_avatar, pose_marker
+from tests.live_fakes import FakeCamera, fake_factory, flat_avatar, pose_marker, wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -36,14 +36,6 @@ class RecordingSink(Sink):
         self.times.append(time.monotonic())
         del self.frames[:-300]
 
-
-def wait_until(cond, timeout=5.0, step=0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 def make_session(cam=None, delay_s=0.0, made=None, fps=30.0, **kw):

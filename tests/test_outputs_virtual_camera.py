@@ -16,21 +16,13 @@ from realtime.outputs.sink import SinkUnavailable
 from realtime.outputs.virtual_camera import VirtualCameraSink, open_pyvirtualcam
 from realtime.pipeline import PipelineConfig
 from realtime.provenance.consent import ConsentStore
-from tests.live_fakes import FakeCamera, FakeVirtualCameraDevice, fake_factory, flat_avatar
+from tests.live_fakes import FakeCamera, FakeVirtualCameraDevice, fake_factory, flat_avatar, wait_until
 
 
 @pytest.fixture(autouse=True)
 def _home(tmp_path, monkeypatch):
     monkeypatch.setenv("AVATARCAM_HOME", str(tmp_path / "home"))
 
-
-def wait_until(cond, timeout=5.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
 
 
 def session_with(sink, avatar=None, store=None):
