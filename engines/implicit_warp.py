@@ -345,6 +345,10 @@ class ImplicitWarpEngine(torch.nn.Module):
         # over the same span and upsampled: their features are 3+ cells wide, the cost drops 4x
         self.register_buffer("half_pts", _corner_grid(G // 2, lo + half, hi - half).reshape(-1, 2))
         self.register_buffer("outer_pts", _corner_grid(c.outer_grid, -1 + half, 1 - half).reshape(-1, 2))
+        # outside the window only the rigid outer flow exists: the face region fades out before the
+        # window's edge, or a dropped jaw's flow would stop there in a straight cut across the neck
+        inset = hi - self.half_pts.abs().amax(1)
+        self.register_buffer("win_taper", _smoothstep(inset / c.edge_width - 0.5), persistent=False)
         self.register_buffer("up_win", _corner_grid(win, -1.0, 1.0)[None])
         ex, ey = c.eye_patch
         self.register_buffer("eye_unit", _grid_xy(ex, ey))
@@ -425,7 +429,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         oval = tgt_all[self.i_oval]
         centre = oval.mean(0, keepdim=True)
         Ph, Gh = self.half_pts, G // 2
-        face = soft_polygon_mask(Ph, centre + (oval - centre) * c.face_dilate, c.edge_width)
+        face = soft_polygon_mask(Ph, centre + (oval - centre) * c.face_dilate, c.edge_width) * self.win_taper
         face = _upsample(face.view(1, 1, Gh, Gh), G).view(-1, 1, 1)
         rows = torch.nonzero(face.view(-1) > 0).flatten() if face_rows_only else None
         P_mls = P_grid if rows is None else P_grid[rows]

@@ -196,6 +196,33 @@ def test_background_far_from_the_face_does_not_move(tracker):
     assert psnr(out[corner], base[corner]) > 35
 
 
+def test_a_dropped_jaw_leaves_no_straight_cut_across_the_neck(tracker):
+    """The face's flow exists only inside the engine's window; a jaw dropped near the window's lower
+    edge must hand over to the rigid motion outside before that edge, not stop there in a straight
+    line (seen on a painted neck under a yawn). The neck is a smooth vertical ramp here, so any jump
+    of the flow shows as a step between two rows."""
+    avatar, pred = make(tracker, [("neutral", {})])
+    rgb, lmk = avatar.engine_inputs()
+    base = lmk[0]
+    chin_px = int((base[topo.CHIN, 1] + 1) * S / 2)
+    ramp = np.linspace(0.2, 0.9, S, dtype=np.float32)[:, None]
+    rgb = rgb.copy()
+    rgb[0, :, chin_px + 4:, :] = ramp[chin_px + 4:]          # the neck: brighter row by row
+    pred.set_sources(rgb, lmk)
+    tgt = base.copy()
+    below = base[:, 1] > base[topo.LIPS_INNER_LOWER, 1].min()
+    drop = 0.14 * np.clip((base[:, 1] - base[topo.CHIN, 1] + 0.25) / 0.25, 0, 1)
+    tgt[below, 1] += drop[below]                               # a yawn: the chin 0.14 lower
+    out = pred.render_bgr(tgt).astype(np.float32).mean(2)
+    edge = pred.engine.win_lo + pred.engine.win_n                # first row outside the window
+    x = int((base[topo.CHIN, 0] + 1) * S / 2)
+    cols = slice(x - S // 16, x + S // 16)
+    steps = np.abs(np.diff(out[edge - 1:edge + 12, cols], axis=0)).mean(1)
+    at_edge, below_edge = steps[0], np.median(steps[1:])        # rows edge-1 -> edge; the ramp outside
+    assert out[edge, cols].mean() > 0.2 * 255, "the window's edge should lie on the neck ramp"
+    assert at_edge < 2.0 * below_edge + 1.0, f"a step of {at_edge:.1f} levels at the window's edge ({below_edge:.1f} a row below it)"
+
+
 def test_exported_graph_inputs_drive_the_same_output(tracker):
     """render() with explicit source tensors equals forward() with the stored ones (the export seam)."""
     avatar, _ = make(tracker, [("neutral", {}), ("open", dict(mouth=1.0))])
