@@ -229,8 +229,9 @@ def _curve_y(pts: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def _chin_points(base: np.ndarray):
     """Mesh points of the chin (between the lower lip's outer edge and the jaw, lip and eye contours
-    aside), where each sits between the two (0 at the lip, 1 at the jaw) and the lip-to-jaw span
-    there, all in the avatar's own face."""
+    aside), where each sits between the two (0 at the lip, 1 at the jaw), the lip-to-jaw span there,
+    and how far it is under the lip (1 within 3/4 of the way from the mouth's middle to its corners,
+    0 from the corners out), all in the avatar's own face."""
     lip, jaw = base[topo.LOWER_LIP_OUTER], base[topo.JAW_LOWER]
     outline = np.concatenate([lip, jaw[::-1]]).astype(np.float32)
     skip = set(topo.LOWER_LIP_OUTER + topo.JAW_LOWER + topo.LIPS_INNER + topo.LIPS_OUTER + topo.RIGHT_EYE + topo.LEFT_EYE)
@@ -239,11 +240,17 @@ def _chin_points(base: np.ndarray):
     top, bottom = _curve_y(lip, base[pts, 0]), _curve_y(jaw, base[pts, 0])
     span = np.maximum(bottom - top, 1e-6)
     share = (base[pts, 1] - top) / span
-    inside = (share > 0) & (share < 1)
-    return pts[inside], share[inside], span[inside]
+    # beyond the mouth's corners there is no lip above a point, and the jaw there runs down more than
+    # across: "between the lip and the jaw at this x" is ill-posed, and spreading those points put
+    # the lower cheek below the jaw's angle (a fold at each side of a wide-open mouth)
+    left, right = base[topo.LOWER_LIP_OUTER[0], 0], base[topo.LOWER_LIP_OUTER[-1], 0]
+    reach = np.abs(base[pts, 0] - (left + right) / 2) / max(abs(right - left) / 2, 1e-6)
+    under_lip = _smooth(np.clip((1.0 - reach) / 0.25, 0.0, 1.0))
+    inside = (share > 0) & (share < 1) & (under_lip > 0)
+    return pts[inside], share[inside], span[inside], under_lip[inside]
 
 
-def _chin_between_lip_and_jaw(tgt, pts, share, span):
+def _chin_between_lip_and_jaw(tgt, pts, share, span, under_lip):
     """Where the chin is squeezed between the lower lip and the jaw, its skin is spread evenly between
     them as they stand in the target. Added per-point motion folds it where the avatar's chin is
     shorter than the driver's: on a wide-open mouth the skin under the lip ends up above the lip's
@@ -256,7 +263,7 @@ def _chin_between_lip_and_jaw(tgt, pts, share, span):
     bottom = _curve_y(tgt[topo.JAW_LOWER], tgt[pts, 0])
     even = top + share * (bottom - top)
     squeeze = np.clip((1.0 - (bottom - top) / span) / _CHIN_SQUEEZED, 0.0, 1.0)
-    out[pts, 1] += _smooth(squeeze) * (even - tgt[pts, 1])
+    out[pts, 1] += _smooth(squeeze) * under_lip * (even - tgt[pts, 1])
     return out
 
 

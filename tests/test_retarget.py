@@ -276,3 +276,47 @@ def test_the_drivers_head_turn_is_not_foreshortened_with_the_face():
     assert np.allclose(s_turn[[61, 291], 0], scale * f_turn[[61, 291], 0], rtol=0.02, atol=1e-5)
     pull = (side(also_pulled) - side(turning))[61, 0] / (frontal(also_pulled) - frontal(turning))[61, 0] / scale
     assert 0.3 < pull < 0.5, pull
+
+
+def _triangles():
+    from mediapipe.python.solutions.face_mesh_connections import FACEMESH_TESSELATION
+    edges = {tuple(sorted(e)) for e in FACEMESH_TESSELATION}
+    nbrs = {}
+    for a, b in edges:
+        nbrs.setdefault(a, set()).add(b)
+        nbrs.setdefault(b, set()).add(a)
+    return np.array(sorted({tuple(sorted((a, b, c))) for a, b in edges for c in nbrs[a] & nbrs[b]}))
+
+
+def _signed_areas(lmk, tris):
+    a, b, c = lmk[tris[:, 0], :2], lmk[tris[:, 1], :2], lmk[tris[:, 2], :2]
+    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+
+def test_a_yawn_folds_the_avatars_face_nowhere_the_drivers_does_not():
+    """A real face mesh (MediaPipe's, on the built-in sample face) yawning: the jaw swings down, the
+    lower lip twice as far as the chin. The chin's skin is spread between lip and jaw under the lip;
+    beyond the mouth's corners, where the jaw runs down more than across, the lower cheek must stay
+    above the jaw's angle (it was put below it: a fold at each side of the jaw, seen on a painting)."""
+    from realtime import synthetic_face as sf
+    from realtime.tracking import FaceTracker
+    tracker = FaceTracker(static=True)
+    try:
+        ref = tracker.detect(sf.render(who=sf.SAMPLE))[:, :2].astype(np.float64)
+    finally:
+        tracker.close()
+    corners = (ref[61, 1] + ref[291, 1]) / 2
+    chin = ref[topo.CHIN, 1]
+    swing = np.clip((ref[:, 1] - corners) / (chin - corners), 0.0, 1.0)
+    cur = ref.copy()
+    cur[:, 1] += 0.25 * (chin - corners) * swing                    # the jaw swings down ...
+    cur[topo.LIPS_INNER_LOWER + topo.LOWER_LIP_OUTER, 1] += 0.25 * (chin - corners)   # ... the lip twice as far
+    tris = _triangles()
+    drv = np.sign(_signed_areas(cur, tris)) == np.sign(_signed_areas(ref, tris))
+    avatar = avatar_of(ref)
+    rt = Retargeter(avatar, RetargetConfig(head_motion=False))
+    rt.calibrate(ref)
+    out = rt(cur)
+    kept = np.sign(_signed_areas(out, tris)) == np.sign(_signed_areas(avatar, tris))
+    folded = sorted(set(tris[drv & ~kept].ravel()))
+    assert not folded, f"the avatar's mesh folds around points {folded}"
