@@ -6,6 +6,7 @@ is re-applied around the avatar's face. Absolute mode maps the driver's landmark
 """
 from collections import deque
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -64,7 +65,7 @@ class Retargeter:
             delta[:, 1] *= self._brow_scale
             tgt = self.base + c.expression * delta
             tgt = _lids_by_fraction(tgt, self.base, self._eyes.fraction(cur_aligned), c.expression)
-            tgt = _chin_between_lip_and_jaw(tgt, *self._chin)
+            tgt = _chin_between_lip_and_jaw(tgt, self._chin)
         else:
             tgt = geometry.apply(self._to_avatar, cur_aligned).astype(np.float64)
         tgt = _uncross(tgt)
@@ -227,43 +228,71 @@ def _curve_y(pts: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.interp(x, pts[order, 0], pts[order, 1])
 
 
-def _chin_points(base: np.ndarray):
+def _along(curve_x: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Per x, weights over a curve's points (ordered by x in the photo) that interpolate it there."""
+    order = np.argsort(curve_x)
+    n = len(order)
+    f = np.interp(x, curve_x[order], np.arange(n, dtype=np.float64))
+    i0 = np.clip(np.floor(f).astype(int), 0, n - 2)
+    t = f - i0
+    w = np.zeros((len(x), n))
+    rows = np.arange(len(x))
+    w[rows, order[i0]] = 1.0 - t
+    w[rows, order[i0 + 1]] += t
+    return w
+
+
+class _Chin(NamedTuple):
+    """The chin's mesh points and where each sits in the avatar's photo (see `_chin_points`)."""
+    pts: np.ndarray
+    share: np.ndarray       # 0 at the lower lip's edge, 1 at the jaw
+    span: np.ndarray        # the lip-to-jaw span there
+    under_lip: np.ndarray   # 1 under the lip, 0 from the mouth's corners out
+    lip: np.ndarray         # weights over the lip's edge points that give the lip above it
+    jaw: np.ndarray         # weights over the jaw's points that give the jaw below it
+
+
+def _chin_points(base: np.ndarray) -> _Chin:
     """Mesh points of the chin (between the lower lip's outer edge and the jaw, lip and eye contours
-    aside), where each sits between the two (0 at the lip, 1 at the jaw), the lip-to-jaw span there,
-    and how far it is under the lip (1 within 3/4 of the way from the mouth's middle to its corners,
-    0 from the corners out), all in the avatar's own face."""
+    aside), where each sits between the two, the lip-to-jaw span there, how far it is under the lip
+    (1 within 3/4 of the way from the mouth's middle to its corners, 0 from the corners out), and
+    which lip and jaw points are above and below it, all in the avatar's own face."""
     lip, jaw = base[topo.LOWER_LIP_OUTER], base[topo.JAW_LOWER]
     outline = np.concatenate([lip, jaw[::-1]]).astype(np.float32)
     skip = set(topo.LOWER_LIP_OUTER + topo.JAW_LOWER + topo.LIPS_INNER + topo.LIPS_OUTER + topo.RIGHT_EYE + topo.LEFT_EYE)
     pts = np.array([i for i in range(topo.NUM_MESH) if i not in skip
                     and cv2.pointPolygonTest(outline, (float(base[i, 0]), float(base[i, 1])), False) > 0], int)
-    top, bottom = _curve_y(lip, base[pts, 0]), _curve_y(jaw, base[pts, 0])
+    # which lip and jaw points are above and below each is fixed here, in the photo: looked up again
+    # by x in the target, a point moved sideways on a turned face found the jaw's far side (which
+    # runs up beside the mouth) and was put above the upper lip, the chin drawn under the nose
+    on_lip, on_jaw = _along(lip[:, 0], base[pts, 0]), _along(jaw[:, 0], base[pts, 0])
+    top, bottom = on_lip @ lip[:, 1], on_jaw @ jaw[:, 1]
     span = np.maximum(bottom - top, 1e-6)
     share = (base[pts, 1] - top) / span
     # beyond the mouth's corners there is no lip above a point, and the jaw there runs down more than
-    # across: "between the lip and the jaw at this x" is ill-posed, and spreading those points put
-    # the lower cheek below the jaw's angle (a fold at each side of a wide-open mouth)
+    # across: "between the lip and the jaw" is ill-posed, and spreading those points put the lower
+    # cheek below the jaw's angle (a fold at each side of a wide-open mouth)
     left, right = base[topo.LOWER_LIP_OUTER[0], 0], base[topo.LOWER_LIP_OUTER[-1], 0]
     reach = np.abs(base[pts, 0] - (left + right) / 2) / max(abs(right - left) / 2, 1e-6)
     under_lip = _smooth(np.clip((1.0 - reach) / 0.25, 0.0, 1.0))
-    inside = (share > 0) & (share < 1) & (under_lip > 0)
-    return pts[inside], share[inside], span[inside], under_lip[inside]
+    k = (share > 0) & (share < 1) & (under_lip > 0)
+    return _Chin(pts[k], share[k], span[k], under_lip[k], on_lip[k], on_jaw[k])
 
 
-def _chin_between_lip_and_jaw(tgt, pts, share, span, under_lip):
+def _chin_between_lip_and_jaw(tgt, chin: _Chin):
     """Where the chin is squeezed between the lower lip and the jaw, its skin is spread evenly between
     them as they stand in the target. Added per-point motion folds it where the avatar's chin is
     shorter than the driver's: on a wide-open mouth the skin under the lip ends up above the lip's
     edge, and the warp draws it inside the lip as a pale blob while squeezing the lip into a line.
     Unsqueezed (lip-to-jaw span at least as in the avatar's photo) the driver's own motion stays."""
-    if not len(pts):
+    if not len(chin.pts):
         return tgt
     out = tgt.copy()
-    top = _curve_y(tgt[topo.LOWER_LIP_OUTER], tgt[pts, 0])
-    bottom = _curve_y(tgt[topo.JAW_LOWER], tgt[pts, 0])
-    even = top + share * (bottom - top)
-    squeeze = np.clip((1.0 - (bottom - top) / span) / _CHIN_SQUEEZED, 0.0, 1.0)
-    out[pts, 1] += _smooth(squeeze) * under_lip * (even - tgt[pts, 1])
+    top = chin.lip @ tgt[topo.LOWER_LIP_OUTER, 1]
+    bottom = chin.jaw @ tgt[topo.JAW_LOWER, 1]
+    even = top + chin.share * (bottom - top)
+    squeeze = np.clip((1.0 - (bottom - top) / chin.span) / _CHIN_SQUEEZED, 0.0, 1.0)
+    out[chin.pts, 1] += _smooth(squeeze) * chin.under_lip * (even - tgt[chin.pts, 1])
     return out
 
 

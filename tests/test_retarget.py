@@ -44,7 +44,7 @@ def test_expression_moves_only_what_the_driver_moved_scaled_to_the_avatar():
     drop = rt(moved(ref, [14, 17], dy=20.0))                 # the driver's lower lip drops 20 px
     assert np.allclose(drop[[14, 17], 1] - still[[14, 17], 1], 20.0 / 200.0, atol=1e-4)
     # the chin's skin, between the lip's edge (17) and the jaw, follows the lip part of the way
-    chin = rt._chin[0]
+    chin = rt._chin.pts
     others = np.setdiff1d(np.arange(478), np.concatenate([[14, 17], chin]))
     assert np.abs(drop[others] - still[others]).max() < 1e-5
     if len(chin):
@@ -127,7 +127,7 @@ def test_the_chin_never_folds_over_the_lower_lip():
     ref[between] = [[320, 310], [320, 330], [320, 350]]                    # the chin, top to bottom
     avatar = avatar_of(ref)
     rt = Retargeter(avatar)
-    assert set(between) <= set(rt._chin[0])
+    assert set(between) <= set(rt._chin.pts)
     rt.calibrate(ref)
     cur = ref.copy()
     cur[topo.LOWER_LIP_OUTER, 1] += 60.0                                    # the lip drops 60 px
@@ -320,3 +320,35 @@ def test_a_yawn_folds_the_avatars_face_nowhere_the_drivers_does_not():
     kept = np.sign(_signed_areas(out, tris)) == np.sign(_signed_areas(avatar, tris))
     folded = sorted(set(tris[drv & ~kept].ravel()))
     assert not folded, f"the avatar's mesh folds around points {folded}"
+
+
+def test_a_turned_avatars_chin_stays_under_its_mouth_when_it_moves_aside():
+    """A photo turned three-quarters: the face's far half narrow and its jaw running up beside the
+    mouth's far corner. The mouth opens wide (the chin's skin squeezed, so it is spread between lip
+    and jaw) while the chin moves towards the far side: it stays under the mouth. Looked up by where
+    they had moved to, chin points found the jaw's far side beside the mouth and were put above it:
+    the lower lip and chin drawn under the nose (seen on a painting, a tongue-out frame)."""
+    from realtime import synthetic_face as sf
+    from realtime.retarget import _chin_between_lip_and_jaw, _chin_points
+    from realtime.tracking import FaceTracker
+    tracker = FaceTracker(static=True)
+    try:
+        ref = tracker.detect(sf.render(who=sf.SAMPLE))[:, :2].astype(np.float64)
+    finally:
+        tracker.close()
+    avatar = turned(avatar_of(ref), 0.35)
+    corner = avatar[61].copy()
+    for j, k in enumerate([58, 172, 136, 150, 149]):                 # the far jaw, up beside the corner
+        avatar[k] = corner + [-0.004 + 0.01 * j, -0.06 + 0.04 * j]
+    chin = _chin_points(avatar)
+    assert len(chin.pts) > 10
+    mouth = (avatar[61, 1] + avatar[291, 1]) / 2
+    swing = np.clip((avatar[:, 1] - mouth) / (avatar[topo.CHIN, 1] - mouth), 0.0, 1.0)
+    for aside in (0.02, 0.06, 0.1):
+        tgt = avatar.copy()
+        tgt[:, 1] += 0.04 * swing                                         # the jaw opens a little ...
+        tgt[topo.LIPS_INNER_LOWER + topo.LOWER_LIP_OUTER, 1] += 0.15       # ... the lower lip far more
+        tgt[chin.pts, 0] -= aside                                          # the chin towards the far side
+        out = _chin_between_lip_and_jaw(tgt, chin)
+        above = [int(i) for i in chin.pts if out[i, 1] < out[[61, 291], 1].max()]
+        assert not above, f"moved {aside} aside, chin points {above} are above the mouth's corners"
