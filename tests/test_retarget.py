@@ -278,6 +278,17 @@ def test_the_drivers_head_turn_is_not_foreshortened_with_the_face():
     assert 0.3 < pull < 0.5, pull
 
 
+def sample_mesh():
+    """MediaPipe's mesh of the built-in sample face, in pixels: a real face's layout of points."""
+    from realtime import synthetic_face as sf
+    from realtime.tracking import FaceTracker
+    tracker = FaceTracker(static=True)
+    try:
+        return tracker.detect(sf.render(who=sf.SAMPLE))[:, :2].astype(np.float64)
+    finally:
+        tracker.close()
+
+
 def _triangles():
     from mediapipe.python.solutions.face_mesh_connections import FACEMESH_TESSELATION
     edges = {tuple(sorted(e)) for e in FACEMESH_TESSELATION}
@@ -298,13 +309,7 @@ def test_a_yawn_folds_the_avatars_face_nowhere_the_drivers_does_not():
     lower lip twice as far as the chin. The chin's skin is spread between lip and jaw under the lip;
     beyond the mouth's corners, where the jaw runs down more than across, the lower cheek must stay
     above the jaw's angle (it was put below it: a fold at each side of the jaw, seen on a painting)."""
-    from realtime import synthetic_face as sf
-    from realtime.tracking import FaceTracker
-    tracker = FaceTracker(static=True)
-    try:
-        ref = tracker.detect(sf.render(who=sf.SAMPLE))[:, :2].astype(np.float64)
-    finally:
-        tracker.close()
+    ref = sample_mesh()
     corners = (ref[61, 1] + ref[291, 1]) / 2
     chin = ref[topo.CHIN, 1]
     swing = np.clip((ref[:, 1] - corners) / (chin - corners), 0.0, 1.0)
@@ -328,14 +333,8 @@ def test_a_turned_avatars_chin_stays_under_its_mouth_when_it_moves_aside():
     and jaw) while the chin moves towards the far side: it stays under the mouth. Looked up by where
     they had moved to, chin points found the jaw's far side beside the mouth and were put above it:
     the lower lip and chin drawn under the nose (seen on a painting, a tongue-out frame)."""
-    from realtime import synthetic_face as sf
     from realtime.retarget import _chin_between_lip_and_jaw, _chin_points
-    from realtime.tracking import FaceTracker
-    tracker = FaceTracker(static=True)
-    try:
-        ref = tracker.detect(sf.render(who=sf.SAMPLE))[:, :2].astype(np.float64)
-    finally:
-        tracker.close()
+    ref = sample_mesh()
     avatar = turned(avatar_of(ref), 0.35)
     corner = avatar[61].copy()
     for j, k in enumerate([58, 172, 136, 150, 149]):                 # the far jaw, up beside the corner
