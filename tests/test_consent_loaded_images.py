@@ -13,7 +13,7 @@ from realtime import synthetic_face as sf
 from realtime.commands import animate as animate_cmd
 from realtime.provenance.consent import ConsentStore, hash_image_file, needs_stronger_label
 from tests.media import read_frames, write_clip, write_png
-from tests.ui_helpers import face_photo, make_ctx, open_window
+from tests.ui_helpers import ConsentAnswer, face_photo, make_ctx, open_window
 
 
 @pytest.fixture(scope="module")
@@ -134,25 +134,11 @@ def test_live_avatar_refuses_an_image_its_hashes_do_not_cover():
         make_live_avatar("x", [AvatarImage("c", img, lmk)], ["a" * 64], 64, 64)   # no hash at all
 
 
-class DeclineConsent:
-    """Stands in for the consent dialog: the person declines."""
-    asked = 0
-
-    def __init__(self, name, thumbs=(), parent=None):
-        type(self).asked += 1
-
-    def exec(self):
-        return 0
-
-    def result_value(self):
-        return None
-
-
 def test_app_checks_consent_for_the_photo_it_decoded_not_the_file_on_disk_at_start(qtbot, tmp_path, monkeypatch):
     """Photo B is copied over a consented set's photo A, the set is checked (B decoded), A is copied
     back, then Start: B must not go out under A's record; with a record of its own, B's is used."""
-    monkeypatch.setattr("ui.window_sets.ConsentDialog", DeclineConsent)
-    DeclineConsent.asked = 0
+    monkeypatch.setattr("ui.window_sets.ConsentDialog", ConsentAnswer)
+    ConsentAnswer.answer, ConsentAnswer.asked = None, 0             # the person declines
     ctx = make_ctx(tmp_path)
     lib, store = ctx.library(), ctx.consent_store()
     a, b = face_photo(tmp_path / "a.png"), face_photo(tmp_path / "b.png", who=sf.STRANGER)
@@ -164,7 +150,7 @@ def test_app_checks_consent_for_the_photo_it_decoded_not_the_file_on_disk_at_sta
     ctx.home.mkdir(parents=True, exist_ok=True)
     (ctx.home / "settings.json").write_text('{"welcome_done": true, "current_set": "%s"}' % info.set_id)
     w = open_window(qtbot, ctx)
-    qtbot.waitUntil(lambda: w.current is not None and w.current.usable and DeclineConsent.asked >= 1,
+    qtbot.waitUntil(lambda: w.current is not None and w.current.usable and ConsentAnswer.asked >= 1,
                     timeout=20000)
     shutil.copyfile(a, photo)                            # A is back on disk; nothing re-checks
     qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)

@@ -82,18 +82,26 @@ def test_a_closed_eye_shows_no_white_when_the_lid_points_sat_inside_it(avatar):
     assert shown["as found"] > 2 * shown["fitted"], shown
 
 
+def blinking(photo, size):
+    """An avatar of `photo`, the target of a driver who shuts their eyes, and an engine ready to draw it."""
+    from realtime.retarget import Retargeter
+    t = FaceTracker(static=True, max_faces=2)
+    try:
+        avatar = avatar_from_arrays([("photo", photo)], size, t)
+        rt = Retargeter(avatar.lmk_norm[0])
+        rt.calibrate(t.detect(sf.render(who=sf.OTHER)))
+        shut = rt(t.detect(sf.render(who=sf.OTHER, eyes=0.0)))
+    finally:
+        t.close()
+    pred = TorchPredictor(WarpConfig(size=size, num_sources=1))
+    pred.set_sources(*avatar.engine_inputs())
+    return avatar, shut, pred
+
+
 def test_a_blink_leaves_the_brows_where_they_are():
     """The skin between brow and lid stretches over the closing eye; the brow and the lash line must
     not: dragged down they read as a dark smear over the closed lid."""
-    from realtime.retarget import Retargeter
-    t = FaceTracker(static=True, max_faces=2)
-    avatar = avatar_from_arrays([("neutral", sf.render(who=sf.SAMPLE))], S, t)
-    rt = Retargeter(avatar.lmk_norm[0])
-    rt.calibrate(t.detect(sf.render(who=sf.OTHER)))
-    shut = rt(t.detect(sf.render(who=sf.OTHER, eyes=0.0)))
-    t.close()
-    pred = TorchPredictor(WarpConfig(size=S, num_sources=1))
-    pred.set_sources(*avatar.engine_inputs())
+    avatar, shut, pred = blinking(sf.render(who=sf.SAMPLE), S)
     out = cv2.cvtColor(pred.render_bgr(shut), cv2.COLOR_BGR2GRAY).astype(np.float32)
     src, tgt = norm_to_px(avatar.lmk_norm[0], S), norm_to_px(shut, S)
     for brow, upper in ((topo.RIGHT_BROW_LOWER, topo.RIGHT_EYE_UPPER), (topo.LEFT_BROW_LOWER, topo.LEFT_EYE_UPPER)):
@@ -119,16 +127,8 @@ def test_a_shut_lid_shows_skin_not_streaks():
     """Closing a wide-open eye stretches a thin strip of lid skin over it; read as it is, each pixel
     of grain becomes a vertical streak. Across the shut lid the column-to-column variation that runs
     the lid's whole height must stay as in the photo's own skin (it was 1.9 x with the plain read)."""
-    from realtime.retarget import Retargeter
     size = 512
-    t = FaceTracker(static=True, max_faces=2)
-    avatar = avatar_from_arrays([("grainy", _grainy_wide_eyed_photo())], size, t)
-    rt = Retargeter(avatar.lmk_norm[0])
-    rt.calibrate(t.detect(sf.render(who=sf.OTHER)))
-    shut = rt(t.detect(sf.render(who=sf.OTHER, eyes=0.0)))
-    t.close()
-    pred = TorchPredictor(WarpConfig(size=size, num_sources=1))
-    pred.set_sources(*avatar.engine_inputs())
+    avatar, shut, pred = blinking(_grainy_wide_eyed_photo(), size)
     photo = cv2.cvtColor(avatar.crops_bgr[0], cv2.COLOR_BGR2GRAY).astype(np.float32)
     src, tgt = norm_to_px(avatar.lmk_norm[0], size), norm_to_px(shut, size)
 

@@ -74,16 +74,22 @@ def live_session(store, *sinks):
     return s
 
 
+def started_on_camera_and_stream(store, avatar):
+    """A live session animating `avatar`, sending to a (fake) virtual camera and the MJPEG stream."""
+    dev = FakeVirtualCameraDevice()
+    stream = MjpegStreamSink(port=free_port(), max_fps=FPS)
+    s = live_session(store, VirtualCameraSink(device_factory=dev.factory), stream)
+    s.set_avatar(avatar, PipelineConfig(size=256))
+    s.start(DriverConfig(kind="camera"))
+    return s, dev, stream
+
+
 def test_a_set_without_live_consent_reaches_no_output_even_one_its_record_covers(store):
     """"live" is the consent to animate a set in real time at all: a record for streaming only does not
     put the set on the stream (nor on the virtual camera)."""
     _, b = avatars()
     store.record([HASH_B], "other", "Bob", scope=("stream",), method="token")
-    dev = FakeVirtualCameraDevice()
-    stream = MjpegStreamSink(port=free_port(), max_fps=FPS)
-    s = live_session(store, VirtualCameraSink(device_factory=dev.factory), stream)
-    s.set_avatar(b, PipelineConfig(size=256))
-    s.start(DriverConfig(kind="camera"))
+    s, dev, stream = started_on_camera_and_stream(store, b)
     try:
         time.sleep(1.5)
         served = [f for f in (fetch_frame(stream) for _ in range(10)) if f is not None]
@@ -97,11 +103,7 @@ def test_a_set_without_stream_consent_never_reaches_the_stream_while_its_live_ou
     a, b = avatars()
     store.record([HASH_A], "other", "Alice", method="token")                       # every use
     store.record([HASH_B], "other", "Bob", scope=("live",), method="token")        # live only, no stream
-    dev = FakeVirtualCameraDevice()
-    stream = MjpegStreamSink(port=free_port(), max_fps=FPS)
-    s = live_session(store, VirtualCameraSink(device_factory=dev.factory), stream)
-    s.set_avatar(b, PipelineConfig(size=256))
-    s.start(DriverConfig(kind="camera"))
+    s, dev, stream = started_on_camera_and_stream(store, b)
     try:
         assert wait_until(lambda: len(dev.frames) > 10, timeout=8.0)                  # B's live output works...
         assert which(dev.frames[-1]) == "B"

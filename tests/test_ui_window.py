@@ -12,28 +12,13 @@ import pytest
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
-from tests.ui_helpers import face_photo, make_ctx, no_face_photo, open_window, two_faces_photo
+from tests.ui_helpers import ConsentAnswer, face_photo, make_ctx, no_face_photo, open_window, two_faces_photo
 from tests.live_fakes import FakeCamera, FakeVirtualCameraDevice
 
 
 @pytest.fixture(autouse=True)
 def _home(tmp_path, monkeypatch):
     monkeypatch.setenv("AVATARCAM_HOME", str(tmp_path / "home"))
-
-
-class ConsentAnswer:
-    """Stands in for the modal consent dialog: answers what the test says and counts how often it was asked."""
-    answer = None
-    asked = 0
-
-    def __init__(self, name, thumbs=(), parent=None):
-        type(self).asked += 1
-
-    def exec(self):
-        return 0
-
-    def result_value(self):
-        return type(self).answer
 
 
 class LiveCheckPasses:

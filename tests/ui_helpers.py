@@ -11,6 +11,21 @@ from realtime import synthetic_face as sf  # noqa: E402
 from tests.live_fakes import FakeCamera, FakeVirtualCameraDevice, fake_factory  # noqa: E402
 
 
+class ConsentAnswer:
+    """Stands in for the modal consent dialog: answers what the test says and counts how often it was asked."""
+    answer = None
+    asked = 0
+
+    def __init__(self, name, thumbs=(), parent=None):
+        type(self).asked += 1
+
+    def exec(self):
+        return 0
+
+    def result_value(self):
+        return type(self).answer
+
+
 def make_ctx(tmp_path, camera=None, vcam=None, real_engine=False, cameras=None):
     from ui.context import AppContext
     camera = camera or FakeCamera(present=False)
