@@ -111,6 +111,23 @@ def soft_polygon_mask(points: torch.Tensor, poly: torch.Tensor, width: float) ->
     return torch.where(inside, 0.5 + ramp, 0.5 - ramp)
 
 
+def face_outline(mesh: torch.Tensor, oval: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
+    """The face's outline as the picture shows it: along each face-oval point's direction from the
+    centre, as far out as the oval point or any mesh point nearest that direction (V x 2).
+
+    On a turned face MediaPipe's oval runs round the far side behind the nose and cheek; the nose
+    tip, lips and chin beyond it are face all the same, and must move with the face, not with the
+    head's rigid motion (an opening mouth cut a notch into the profile, the chin's edge stayed put)."""
+    d = mesh - centre
+    r = d.norm(dim=1, keepdim=True)                           # N x 1
+    o = oval - centre
+    r_o = o.norm(dim=1, keepdim=True).clamp_min(1e-6)          # V x 1
+    cos = (d / r.clamp_min(1e-6)) @ (o / r_o).t()             # N x V
+    nearest = (cos >= cos.amax(1, keepdim=True)).float()
+    reach = (r * nearest).amax(0)[:, None]                    # V x 1
+    return centre + o * (torch.maximum(reach, r_o) / r_o)
+
+
 def _curve_y(xq: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor) -> torch.Tensor:
     """Piecewise-linear y(x) of a lid curve given by ordered points (cx, cy: ... x n), at xq (... x P)."""
     x0, x1 = cx[..., :-1, None], cx[..., 1:, None]             # ... x (n-1) x 1
@@ -429,7 +446,8 @@ class ImplicitWarpEngine(torch.nn.Module):
         oval = tgt_all[self.i_oval]
         centre = oval.mean(0, keepdim=True)
         Ph, Gh = self.half_pts, G // 2
-        face = soft_polygon_mask(Ph, centre + (oval - centre) * c.face_dilate, c.edge_width) * self.win_taper
+        outline = face_outline(tgt_all, oval, centre)
+        face = soft_polygon_mask(Ph, centre + (outline - centre) * c.face_dilate, c.edge_width) * self.win_taper
         face = _upsample(face.view(1, 1, Gh, Gh), G).view(-1, 1, 1)
         rows = torch.nonzero(face.view(-1) > 0).flatten() if face_rows_only else None
         P_mls = P_grid if rows is None else P_grid[rows]

@@ -223,6 +223,37 @@ def test_a_dropped_jaw_leaves_no_straight_cut_across_the_neck(tracker):
     assert at_edge < 2.0 * below_edge + 1.0, f"a step of {at_edge:.1f} levels at the window's edge ({below_edge:.1f} a row below it)"
 
 
+def test_a_turned_faces_profile_moves_with_its_jaw(tracker):
+    """On a turned face MediaPipe's oval runs round the far side behind the cheek, and the lips and
+    chin beyond it are the face's profile in the picture: a dropped jaw must take them along (they
+    moved with the head's rigid motion: the profile kept its chin while the mouth opened above it).
+    The oval's far half is pulled in here past the mouth's corner; the photo is a vertical ramp, so
+    how far a place moved down shows as how much darker it is."""
+    avatar, pred = make(tracker, [("neutral", {})])
+    rgb, lmk = avatar.engine_inputs()
+    base = lmk[0].copy()
+    oval = np.array(topo.FACE_OVAL)
+    mid = base[oval, 0].mean()
+    corner = base[61]                                         # the mouth's corner on the picture's left
+    far = oval[base[oval, 0] < mid]
+    base[far, 0] = mid + (base[far, 0] - mid) * 0.25           # that side's oval now runs inside the corner
+    probe = corner + np.array([-0.02, 0.06])                    # beside and below the corner
+    assert cv2.pointPolygonTest(base[oval].astype(np.float32), tuple(map(float, probe)), True) < -0.02
+    rgb = rgb.copy()
+    rgb[0] = np.linspace(0.1, 0.9, S, dtype=np.float32)[None, :, None]   # brighter row by row
+    pred.set_sources(rgb, base[None])
+    drop = 0.08
+    tgt = base.copy()
+    below = base[:, 1] > base[13, 1]
+    tgt[below, 1] += drop                                     # the jaw drops
+    out = pred.render_bgr(tgt).astype(np.float32).mean(2) / 255.0
+    px = lambda p: (int((p[1] + 1) * S / 2), int((p[0] + 1) * S / 2))   # noqa: E731
+    y, x = px(probe)
+    rows_per_unit = S / 2 * 0.8 / (S - 1)                         # ramp: brightness per normalised unit down
+    moved = (rgb[0, 0, y, x] - out[y, x]) / rows_per_unit
+    assert moved > 0.6 * drop, f"the profile below the mouth's corner moved {moved:.3f} of the jaw's {drop}"
+
+
 def test_exported_graph_inputs_drive_the_same_output(tracker):
     """render() with explicit source tensors equals forward() with the stored ones (the export seam)."""
     avatar, _ = make(tracker, [("neutral", {}), ("open", dict(mouth=1.0))])

@@ -1,7 +1,10 @@
 """Motion transfer: the driver's change of expression and head pose lands on the avatar's own face."""
+import cv2
 import numpy as np
+import pytest
 
 from engines import topology as topo
+from realtime import face_mesh
 from realtime.retarget import RetargetConfig, Retargeter
 
 
@@ -278,30 +281,16 @@ def test_the_drivers_head_turn_is_not_foreshortened_with_the_face():
     assert 0.3 < pull < 0.5, pull
 
 
-def sample_mesh():
-    """MediaPipe's mesh of the built-in sample face, in pixels: a real face's layout of points."""
+def sample_mesh(depth: bool = False):
+    """MediaPipe's mesh of the built-in sample face, in pixels: a real face's layout of points
+    (x, y; and MediaPipe's z with depth=True)."""
     from realtime import synthetic_face as sf
     from realtime.tracking import FaceTracker
     tracker = FaceTracker(static=True)
     try:
-        return tracker.detect(sf.render(who=sf.SAMPLE))[:, :2].astype(np.float64)
+        return tracker.detect(sf.render(who=sf.SAMPLE))[:, :3 if depth else 2].astype(np.float64)
     finally:
         tracker.close()
-
-
-def _triangles():
-    from mediapipe.python.solutions.face_mesh_connections import FACEMESH_TESSELATION
-    edges = {tuple(sorted(e)) for e in FACEMESH_TESSELATION}
-    nbrs = {}
-    for a, b in edges:
-        nbrs.setdefault(a, set()).add(b)
-        nbrs.setdefault(b, set()).add(a)
-    return np.array(sorted({tuple(sorted((a, b, c))) for a, b in edges for c in nbrs[a] & nbrs[b]}))
-
-
-def _signed_areas(lmk, tris):
-    a, b, c = lmk[tris[:, 0], :2], lmk[tris[:, 1], :2], lmk[tris[:, 2], :2]
-    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
 
 
 def test_a_yawn_folds_the_avatars_face_nowhere_the_drivers_does_not():
@@ -316,13 +305,13 @@ def test_a_yawn_folds_the_avatars_face_nowhere_the_drivers_does_not():
     cur = ref.copy()
     cur[:, 1] += 0.25 * (chin - corners) * swing                    # the jaw swings down ...
     cur[topo.LIPS_INNER_LOWER + topo.LOWER_LIP_OUTER, 1] += 0.25 * (chin - corners)   # ... the lip twice as far
-    tris = _triangles()
-    drv = np.sign(_signed_areas(cur, tris)) == np.sign(_signed_areas(ref, tris))
+    tris = face_mesh.triangles()
+    drv = np.sign(face_mesh.signed_areas(cur, tris)) == np.sign(face_mesh.signed_areas(ref, tris))
     avatar = avatar_of(ref)
     rt = Retargeter(avatar, RetargetConfig(head_motion=False))
     rt.calibrate(ref)
     out = rt(cur)
-    kept = np.sign(_signed_areas(out, tris)) == np.sign(_signed_areas(avatar, tris))
+    kept = np.sign(face_mesh.signed_areas(out, tris)) == np.sign(face_mesh.signed_areas(avatar, tris))
     folded = sorted(set(tris[drv & ~kept].ravel()))
     assert not folded, f"the avatar's mesh folds around points {folded}"
 
@@ -351,3 +340,36 @@ def test_a_turned_avatars_chin_stays_under_its_mouth_when_it_moves_aside():
         out = _chin_between_lip_and_jaw(tgt, chin)
         above = [int(i) for i in chin.pts if out[i, 1] < out[[61, 291], 1].max()]
         assert not above, f"moved {aside} aside, chin points {above} are above the mouth's corners"
+
+
+def _turned(mesh, degrees):
+    """The mesh (x, y, z pixels) turned about the vertical axis through its middle."""
+    c, t = mesh.mean(0), np.radians(degrees)
+    d = mesh - c
+    out = mesh.copy()
+    out[:, 0] = c[0] + d[:, 0] * np.cos(t) + d[:, 2] * np.sin(t)
+    out[:, 2] = c[2] - d[:, 0] * np.sin(t) + d[:, 2] * np.cos(t)
+    return out
+
+
+@pytest.mark.parametrize("degrees", [30, 45])
+def test_a_turned_avatars_far_outline_moves_with_the_face_in_front_of_it(degrees):
+    """In a photo of a turned face the far side's outline lies behind the nose and cheek. When the
+    driver turns, points move sideways by their depth, so the hidden outline and the face drawn over
+    it at the same place in the picture moved apart, and the warp tore the face there (a seam down the
+    nose and through the far eye). What the picture shows at one place moves as one."""
+    front = sample_mesh(depth=True)
+    avatar = (_turned(front, degrees)[:, :2] - 256.0) / 256.0 * 0.9
+    rt = Retargeter(avatar)
+    rt.calibrate(front)
+    motion = rt(_turned(front, -15)) - avatar                 # the driver turns the other way
+    oval = np.array(topo.FACE_OVAL)
+    rest = np.setdiff1d(np.arange(topo.NUM_MESH), oval)
+    outline = cv2.convexHull(avatar[rest].astype(np.float32))
+    behind = [i for i in oval if cv2.pointPolygonTest(outline, tuple(map(float, avatar[i])), True) > 0.01]
+    assert len(behind) >= 5, "the turned mesh should hide part of its outline"
+    typical = np.median(np.linalg.norm(motion[:topo.NUM_MESH], axis=1))
+    for i in behind:
+        near = rest[np.argsort(np.linalg.norm(avatar[rest] - avatar[i], axis=1))[:3]]
+        apart = np.linalg.norm(motion[i] - motion[near].mean(0))
+        assert apart < 2 * typical, f"outline point {i} moves {apart / typical:.1f}x the face's typical motion away from the face over it"

@@ -1,0 +1,125 @@
+"""MediaPipe's face mesh as a surface: its triangles, wound consistently, and which of its points a
+photo cannot show (on a turned face, the far side's outline lies behind the nose and cheek)."""
+from collections import defaultdict
+from functools import lru_cache
+from typing import NamedTuple
+
+import numpy as np
+
+from engines import topology as topo
+
+
+@lru_cache(maxsize=1)
+def triangles() -> np.ndarray:
+    """T x 3 point indices of the mesh's faces, all wound the same way round the surface."""
+    from mediapipe.python.solutions.face_mesh_connections import FACEMESH_TESSELATION
+    edges = {tuple(sorted(e)) for e in FACEMESH_TESSELATION}
+    nbrs = defaultdict(set)
+    for a, b in edges:
+        nbrs[a].add(b)
+        nbrs[b].add(a)
+    tris = np.array(sorted({tuple(sorted((a, b, c))) for a, b in edges for c in nbrs[a] & nbrs[b]}))
+    return _wind_alike(tris)
+
+
+def _wind_alike(tris: np.ndarray) -> np.ndarray:
+    """Flip triangles so that two sharing an edge run along it in opposite directions (a surface's
+    faces all seen from the same side), walking out from each unvisited triangle."""
+    by_edge = defaultdict(list)
+    for t, (a, b, c) in enumerate(tris):
+        for u, v in ((a, b), (b, c), (c, a)):
+            by_edge[frozenset((u, v))].append(t)
+    out = tris.copy()
+    seen = np.zeros(len(tris), bool)
+
+    def directed(t):
+        a, b, c = out[t]
+        return ((a, b), (b, c), (c, a))
+
+    for seed in range(len(tris)):
+        if seen[seed]:
+            continue
+        seen[seed] = True
+        stack = [seed]
+        while stack:
+            t = stack.pop()
+            for u, v in directed(t):
+                shared = by_edge[frozenset((u, v))]
+                if len(shared) != 2:          # the mesh's border (or a stray 3-cycle): nothing to follow
+                    continue
+                n = shared[0] if shared[1] == t else shared[1]
+                if seen[n]:
+                    continue
+                if (u, v) in directed(n):
+                    out[n] = out[n][[0, 2, 1]]
+                seen[n] = True
+                stack.append(n)
+    return out
+
+
+def signed_areas(lmk: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    a, b, c = lmk[tris[:, 0], :2], lmk[tris[:, 1], :2], lmk[tris[:, 2], :2]
+    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+
+class HiddenPoints(NamedTuple):
+    """Mesh points a photo does not show, and where the visible surface over each one is."""
+    ids: np.ndarray          # H point indices
+    weights: np.ndarray      # H x N: the visible surface's point at each, from the mesh's points
+
+
+# a face turned as far as a photo still shows its eyes and mouth has a fifth of its faces or fewer
+# turned away (s10, a 3/4 portrait: 13 %); a mesh with more is not a face seen from the front
+_MOST_FACING_AWAY = 0.3
+# lips and lids keep their own motion: the mouth's and eyes' drawing reads them
+_OWN_MOTION = set(topo.LIPS_INNER + topo.LIPS_OUTER + topo.RIGHT_EYE + topo.LEFT_EYE)
+
+
+def hidden_points(lmk: np.ndarray) -> HiddenPoints:
+    """Points of the mesh that lie only on triangles facing away in this photo (the face's far side
+    when it is turned), each with the visible surface in front of it: the front-facing triangle that
+    covers it (barycentric weights), or its three nearest visible points where none does."""
+    tris = triangles()
+    area = signed_areas(lmk, tris)
+    if area.sum() < 0:                      # most of any face's picture faces the camera
+        area = -area
+    back = area < 0
+    n = topo.NUM_MESH
+    if back.mean() > _MOST_FACING_AWAY:      # no face seen from this side: a glitch, not a turn
+        return HiddenPoints(np.zeros(0, int), np.zeros((0, len(lmk))))
+    ids = np.array(sorted(set(tris[back].ravel()) - set(tris[~back].ravel()) - _OWN_MOTION), int)
+    weights = np.zeros((len(ids), len(lmk)))
+    if not len(ids):
+        return HiddenPoints(ids, weights)
+    shown = np.setdiff1d(np.arange(n), ids)
+    front = tris[~back & ~np.isin(tris, ids).any(1)]
+    a, b, c = (lmk[front[:, i], :2] for i in range(3))
+    e1, e2 = b - a, c - a
+    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    ok = np.abs(det) > 1e-12
+    for row, i in enumerate(ids):
+        d = lmk[i, :2] - a
+        u = np.where(ok, (d[:, 0] * e2[:, 1] - d[:, 1] * e2[:, 0]) / np.where(ok, det, 1.0), -1.0)
+        v = np.where(ok, (e1[:, 0] * d[:, 1] - e1[:, 1] * d[:, 0]) / np.where(ok, det, 1.0), -1.0)
+        inside = np.nonzero((u >= 0) & (v >= 0) & (u + v <= 1))[0]
+        if len(inside):
+            t = inside[0]
+            weights[row, front[t]] = (1.0 - u[t] - v[t], u[t], v[t])
+        else:
+            dist = np.linalg.norm(lmk[shown, :2] - lmk[i, :2], axis=1)
+            near = np.argsort(dist)[:3]
+            w = 1.0 / (dist[near] + 1e-4)
+            weights[row, shown[near]] = w / w.sum()
+    return HiddenPoints(ids, weights)
+
+
+def move_with_visible_surface(tgt: np.ndarray, base: np.ndarray, hidden: HiddenPoints) -> np.ndarray:
+    """Hidden points take the motion of the visible surface over them in the photo. The warp reads
+    the photo by the points' motion: two points at one place in the picture moving apart (the far
+    side's outline turning one way, the nose in front of it another) tear the face there."""
+    if not len(hidden.ids):
+        return tgt
+    out = tgt.copy()
+    motion = tgt - base
+    out[hidden.ids] = base[hidden.ids] + hidden.weights @ motion
+    return out
