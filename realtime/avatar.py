@@ -38,6 +38,7 @@ class AvatarSet:
     base_to_crop: np.ndarray = field(init=False)      # 3x3, base pixels -> crop pixels
     crops_bgr: list = field(init=False)               # K x (S x S x 3) uint8
     lmk_norm: np.ndarray = field(init=False)          # K x 478 x 2 in [-1, 1]
+    base_depth: np.ndarray = field(init=False)        # 478: MediaPipe's depth of the base, same units
 
     def __post_init__(self):
         S = self.size
@@ -52,6 +53,8 @@ class AvatarSet:
                                         borderMode=cv2.BORDER_REPLICATE))
             lmks.append(px_to_norm(fit_lids_to_eyeball(crops[-1], geometry.apply(M, img.lmk_px)), S))
         self.crops_bgr = crops
+        scale = np.sqrt(abs(np.linalg.det(self.base_to_crop[:2, :2])))
+        self.base_depth = (base[:, 2] * scale * 2.0 / S).astype(np.float32) if base.shape[1] > 2 else None
         self.lmk_norm = np.stack(lmks).astype(np.float32)
 
     @property

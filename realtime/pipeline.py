@@ -96,7 +96,7 @@ class FrameProcessor:
             device_compose = device != "cpu"
         self.composer = DeviceComposer(self.paste, labeller, device) if device_compose else None
         self.sync_stages = False     # bench: wait for the device at stage ends so stage times are true
-        self.retarget = Retargeter(avatar.lmk_norm[0], self._retarget_config(config))
+        self.retarget = Retargeter(avatar.lmk_norm[0], self._retarget_config(config), avatar.base_depth)
         self.tracker = tracker or FaceTracker(static=False)
         self._own_tracker = tracker is None
         self.smoother = LandmarkSmoother(config.smoothing)

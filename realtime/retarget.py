@@ -24,8 +24,12 @@ class RetargetConfig:
 
 
 class Retargeter:
-    def __init__(self, base_lmk_norm: np.ndarray, config: RetargetConfig = RetargetConfig()):
+    def __init__(self, base_lmk_norm: np.ndarray, config: RetargetConfig = RetargetConfig(), base_depth=None):
+        """base_lmk_norm: the avatar's landmarks in its crop (N x 2); base_depth: MediaPipe's depth
+        of each in the same units (the photo's own; without it a turn moves the avatar's points by
+        the driver's depths)."""
         self.base = np.asarray(base_lmk_norm, np.float64)[:, :2]
+        self.base_depth = None if base_depth is None else np.asarray(base_depth, np.float64)
         self.config = config
         self.reference = None        # driver landmarks (pixels) of the neutral frame
         self._to_avatar = None       # similarity: driver reference -> avatar crop
@@ -36,6 +40,7 @@ class Retargeter:
         self._brow_scale = np.ones(len(self.base))   # per point: how far it moves as the driver's brow
         self._sideways = np.ones(len(self.base))     # per point: share of the driver's sideways motion shown
         self._depth = None                           # the driver's neutral depth per point (or None)
+        self._shown_depth = None                     # the avatar's depth in the driver's units (or None)
 
     def calibrate(self, driver_px: np.ndarray) -> None:
         """Take this driver frame as the neutral face (first frame with a face, or on user request)."""
@@ -47,6 +52,8 @@ class Retargeter:
         driver = geometry.apply(self._to_avatar, self.reference).astype(np.float64)
         self._brow_scale = 1.0 + self._brow_band @ (_brow_ratio(self.base, driver) - 1.0)
         self._sideways = _sideways_share(self.base, driver)
+        scale = np.sqrt(abs(np.linalg.det(geometry.linear_part(self._to_avatar))))
+        self._shown_depth = None if self.base_depth is None else self.base_depth / scale
 
     def __call__(self, driver_px: np.ndarray) -> np.ndarray:
         cur = np.asarray(driver_px, np.float64)[:, :2]
@@ -58,11 +65,15 @@ class Retargeter:
         cur_aligned = geometry.apply(np.linalg.inv(head), cur).astype(np.float64)
         if c.relative:
             motion_px = cur_aligned - ref
-            turn = _head_turn(motion_px, self._depth)
+            turn, shown_turn = _head_turn(motion_px, self._depth, self._shown_depth)
+            # by the photo's depths where it shows the face foreshortened (a turned head's far side),
+            # by the driver's where it shows it as the driver's own: there the eyes keep the driver's
+            # widths, and their opening reads as the driver's (s10/d6 eyes 0.82 so, 0.67 turned whole)
+            shown_turn = turn + (1.0 - self._sideways)[:, None] * (shown_turn - turn)
             linear = geometry.linear_part(self._to_avatar).T
             rest = (motion_px - turn) @ linear
             rest[:, 0] *= self._sideways            # the turn itself is shown in full
-            delta = turn @ linear + rest
+            delta = shown_turn @ linear + rest
             delta[:, 1] *= self._brow_scale
             tgt = self.base + c.expression * delta
             tgt = _lids_by_fraction(tgt, self.base, self._eyes.fraction(cur_aligned), c.expression)
@@ -205,19 +216,29 @@ def _sideways_share(avatar: np.ndarray, driver: np.ndarray) -> np.ndarray:
     return 1.0 + (np.where(on_left, left, right) - 1.0) * _smooth(reach)
 
 
-def _head_turn(motion: np.ndarray, depth) -> np.ndarray:
+def _head_turn(motion: np.ndarray, depth, shown_depth=None):
     """The part of the driver's motion (in-plane pose removed) that is their head turning left or
     right: sideways motion in proportion to depth, fitted on the skull points. Foreshortening the far
     side is for what the face does on its surface; the turn moves the whole head and is left whole
-    (foreshortened too, a turn reads as much less of one). Zero without depth."""
+    (foreshortened too, a turn reads as much less of one). Zero without depth.
+
+    Returns the turn on the driver's face and the same turn on the avatar's: by the avatar's own
+    depth where it is known (shown_depth, in the driver's units). A photo of a turned head has its
+    near cheek in front, beside the nose; turned by the driver's depths it moved against the nose as
+    a frontal face's cheek does, and the avatar looked to turn half as far as the driver."""
     out = np.zeros_like(motion)
     if depth is None:
-        return out
+        return out, out
     skull = topo.STABLE
     design = np.stack([np.ones(len(skull)), depth[skull]], 1)
     (offset, per_depth), *_ = np.linalg.lstsq(design, motion[skull, 0], rcond=None)
     out[:, 0] = offset + per_depth * depth
-    return out
+    if shown_depth is None:
+        return out, out
+    shown = np.zeros_like(motion)
+    # the same turn about the same axis: the skull's mean depth moves as the driver's does
+    shown[:, 0] = offset + per_depth * (depth[skull].mean() + shown_depth - shown_depth[skull].mean())
+    return out, shown
 
 
 def _smooth(t: np.ndarray) -> np.ndarray:

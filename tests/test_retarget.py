@@ -373,3 +373,28 @@ def test_a_turned_avatars_far_outline_moves_with_the_face_in_front_of_it(degrees
         near = rest[np.argsort(np.linalg.norm(avatar[rest] - avatar[i], axis=1))[:3]]
         apart = np.linalg.norm(motion[i] - motion[near].mean(0))
         assert apart < 2 * typical, f"outline point {i} moves {apart / typical:.1f}x the face's typical motion away from the face over it"
+
+
+@pytest.mark.parametrize("degrees", [30, 45])
+def test_a_turned_avatars_far_side_turns_as_its_own_head_would(degrees):
+    """The driver turns 12 degrees. In a photo of a turned head the far side is foreshortened, and
+    the turn moves it against the nose by the photo's own depths (MediaPipe's, given with the avatar):
+    as that head turned 12 degrees further does. By the driver's depths, a frontal face's, the far
+    side moved as if the face were frontal and the avatar read as turning much less than the driver."""
+    front = sample_mesh(depth=True)
+    photo = _turned(front, degrees)
+    to_crop = lambda p: (p - 256.0) / 256.0 * 0.9                    # noqa: E731
+    avatar = to_crop(photo[:, :2])
+    rt = Retargeter(avatar, RetargetConfig(head_motion=False), base_depth=photo[:, 2] / 256.0 * 0.9)
+    rt.calibrate(front)
+    out = rt(_turned(front, -12))
+    truth = to_crop(_turned(front, degrees - 12)[:, :2])
+    hidden = face_mesh.hidden_points(avatar).ids
+    midline = avatar[[0, 17, 13, 14], 0].mean()
+    far = np.setdiff1d(np.nonzero(avatar[:topo.NUM_MESH, 0] < midline)[0], hidden)   # turned away: the left
+    nose = 1
+    moved = (out - avatar)[far, 0] - (out - avatar)[nose, 0]         # sideways, against the nose tip
+    should = (truth - avatar)[far, 0] - (truth - avatar)[nose, 0]
+    share = moved @ should / (should @ should)
+    assert 0.8 < share < 1.2, f"the far side moved {share:.2f} of the way a truly turned head's does"
+    assert np.abs(moved - should).mean() < 0.2 * np.abs(should).mean()
