@@ -103,6 +103,8 @@ def hidden_points(lmk: np.ndarray) -> HiddenPoints:
         v = np.where(ok, (e1[:, 0] * d[:, 1] - e1[:, 1] * d[:, 0]) / np.where(ok, det, 1.0), -1.0)
         inside = np.nonzero((u >= 0) & (v >= 0) & (u + v <= 1))[0]
         if len(inside):
+            # where two front-facing layers overlap (the nose over the far cheek) this may be the one
+            # behind; choosing by MediaPipe's depth instead measured the same (s10/d18 yaw 0.31 / 0.32)
             t = inside[0]
             weights[row, front[t]] = (1.0 - u[t] - v[t], u[t], v[t])
         else:
