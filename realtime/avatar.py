@@ -53,7 +53,7 @@ class AvatarSet:
                                         borderMode=cv2.BORDER_REPLICATE))
             lmks.append(px_to_norm(fit_lids_to_eyeball(crops[-1], geometry.apply(M, img.lmk_px)), S))
         self.crops_bgr = crops
-        scale = np.sqrt(abs(np.linalg.det(self.base_to_crop[:2, :2])))
+        scale = geometry.scale_of(self.base_to_crop)
         self.base_depth = (base[:, 2] * scale * 2.0 / S).astype(np.float32) if base.shape[1] > 2 else None
         self.lmk_norm = np.stack(lmks).astype(np.float32)
 

@@ -26,3 +26,8 @@ def apply(M: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 def linear_part(M: np.ndarray) -> np.ndarray:
     return M[:2, :2]
+
+
+def scale_of(M: np.ndarray) -> float:
+    """The uniform scale of a similarity (the square root of its linear part's determinant)."""
+    return float(np.sqrt(abs(np.linalg.det(M[:2, :2]))))

@@ -52,8 +52,7 @@ class Retargeter:
         driver = geometry.apply(self._to_avatar, self.reference).astype(np.float64)
         self._brow_scale = 1.0 + self._brow_band @ (_brow_ratio(self.base, driver) - 1.0)
         self._sideways = _sideways_share(self.base, driver)
-        scale = np.sqrt(abs(np.linalg.det(geometry.linear_part(self._to_avatar))))
-        self._shown_depth = None if self.base_depth is None else self.base_depth / scale
+        self._shown_depth = None if self.base_depth is None else self.base_depth / geometry.scale_of(self._to_avatar)
 
     def __call__(self, driver_px: np.ndarray) -> np.ndarray:
         cur = np.asarray(driver_px, np.float64)[:, :2]
