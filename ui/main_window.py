@@ -41,6 +41,7 @@ class MainWindow(AvatarSetActions, LiveActions, QMainWindow):
         self._consent_asked = set()
         self._last_driver_event = None
         self._vcam_problem = None
+        self._recording_since = None          # when the running recording started (time.monotonic())
         self.closed_in_s = None
         self._avatar_shown = False
         self._started_at = time.monotonic()

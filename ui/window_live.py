@@ -296,7 +296,7 @@ class LiveActions:
         if rec is None or st is None or rec.finished.is_set():
             return
         if st.state == "on":
-            secs = int(time.monotonic() - getattr(self, "_recording_since", time.monotonic()))
+            secs = int(time.monotonic() - (self._recording_since or time.monotonic()))
             self.controls.record_state.setText(f"● {secs // 60}:{secs % 60:02d} · recording to {rec.path}")
         elif st.state == "starting":
             self.controls.record_state.setText(f"Not recording yet: {st.detail}")
