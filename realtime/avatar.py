@@ -15,6 +15,7 @@ from . import geometry
 from .eyelids import fit_lids_to_eyeball
 from .errors import InputError
 from .images import load_image_hashed
+from .photo_faces import find_faces
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def crop_transform(lmk_px: np.ndarray, size: int) -> np.ndarray:
 
 
 def detect_single_face(name: str, image_bgr: np.ndarray, tracker) -> np.ndarray:
-    faces = tracker.detect_all(image_bgr)
+    faces = find_faces(image_bgr, tracker)
     if not faces:
         raise InputError(name, "no face found; use a photo where one face is clearly visible, "
                                "front-facing and well lit")

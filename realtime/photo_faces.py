@@ -1,0 +1,79 @@
+"""Faces in an avatar photo, small ones included.
+
+MediaPipe's face mesh finds faces with its short-range detector, which looks at the whole picture
+shrunk to 128 px: a face under about a tenth of the picture's longer side (a half- or full-figure
+photo) is not found at all, and the user was told the photo had no face. When the whole picture
+finds none, the search looks again in overlapping square windows of a half and then a quarter of
+the longer side, and each face found there is measured once more in a window centred on it, where
+it fills the detector's view as a portrait would.
+"""
+import numpy as np
+
+from engines import topology as topo
+
+WINDOWS = (0.5, 0.25, 0.125)   # window sides, in the photo's longer side
+SMALLEST_WINDOW = 160      # px: below this a window shows no face the whole picture would not
+AROUND = 3.0               # the re-measuring window's side, in face heights
+
+
+def find_faces(image_bgr: np.ndarray, tracker) -> list:
+    """All faces, each 478 x 3 float32 in the photo's pixels (tracker: a static FaceTracker)."""
+    faces = tracker.detect_all(image_bgr)
+    if faces:
+        return faces
+    longer = max(image_bgr.shape[:2])
+    for share in WINDOWS:
+        side = int(longer * share)
+        if side < SMALLEST_WINDOW:
+            break
+        found = _distinct([f for x, y in _corners(image_bgr.shape, side)
+                           for f in _detect_in(image_bgr, tracker, x, y, side)])
+        if found:
+            return [_remeasure(image_bgr, tracker, f) for f in found]
+    return []
+
+
+def _corners(shape, side: int):
+    """Top-left corners of windows overlapping by half that cover the whole picture."""
+    h, w = shape[:2]
+
+    def starts(n):
+        last = max(n - side, 0)
+        return sorted(set(list(range(0, last, side // 2)) + [last]))
+    return [(x, y) for y in starts(h) for x in starts(w)]
+
+
+def _detect_in(image_bgr, tracker, x: int, y: int, side: int) -> list:
+    window = np.ascontiguousarray(image_bgr[y:y + side, x:x + side])
+    faces = tracker.detect_all(window)
+    for f in faces:
+        f[:, :2] += (x, y)
+    return faces
+
+
+def _extent(face: np.ndarray) -> float:
+    return float(np.ptp(face[topo.FACE_OVAL, :2], axis=0).max())
+
+
+def _distinct(faces: list) -> list:
+    """One face per person: windows overlap, so one face is usually found in several of them. Two
+    finds are the same face when their centres are closer than half its size; the largest find is
+    kept (the one a window's edge cut least)."""
+    kept = []
+    for f in sorted(faces, key=_extent, reverse=True):
+        c = f[topo.FACE_OVAL, :2].mean(0)
+        if all(np.linalg.norm(c - k[topo.FACE_OVAL, :2].mean(0)) > 0.5 * _extent(k) for k in kept):
+            kept.append(f)
+    return kept
+
+
+def _remeasure(image_bgr, tracker, face: np.ndarray) -> np.ndarray:
+    """The face measured again in a window centred on it, AROUND face heights wide (the find
+    itself where that window finds no single face)."""
+    h, w = image_bgr.shape[:2]
+    side = int(min(max(h, w), AROUND * _extent(face)))
+    cx, cy = face[topo.FACE_OVAL, :2].mean(0)
+    x = int(np.clip(cx - side / 2, 0, max(w - side, 0)))
+    y = int(np.clip(cy - side / 2, 0, max(h - side, 0)))
+    again = _detect_in(image_bgr, tracker, x, y, side)
+    return again[0] if len(again) == 1 else face

@@ -1,0 +1,63 @@
+"""A face that is small in its photo (a half- or full-figure shot) is found, where it is, and counted."""
+import cv2
+import numpy as np
+import pytest
+
+import run
+from realtime import synthetic_face as sf
+from realtime.avatar import detect_single_face
+from realtime.errors import InputError
+from realtime.tracking import FaceTracker
+from tests.media import label_visible, read_frames, write_clip, write_png
+
+FACE = 512      # sf.render's picture; the painted face is about half of it
+
+
+@pytest.fixture(scope="module")
+def tracker():
+    t = FaceTracker(static=True, max_faces=2)
+    yield t
+    t.close()
+
+
+def full_figure(shape, faces):
+    """A plain photo of `shape` (h, w) with the sample face pasted at each (x, y, side)."""
+    img = np.full(tuple(shape) + (3,), (90, 110, 130), np.uint8)
+    for x, y, side in faces:
+        img[y:y + side, x:x + side] = cv2.resize(sf.render(who=sf.SAMPLE), (side, side), interpolation=cv2.INTER_AREA)
+    return img
+
+
+def test_a_face_a_tenth_of_the_photo_is_found_where_it_is(tracker):
+    """The face spans 5-8 % of the photo's height: MediaPipe's detector, looking at the whole photo,
+    finds nothing there. The landmarks must land on the face, as they do on the face alone."""
+    alone = tracker.detect(sf.render(who=sf.SAMPLE))
+    for side, shape, (x, y) in ((300, (2400, 1600), (500, 350)), (240, (1800, 1350), (900, 200))):
+        photo = full_figure(shape, [(x, y, side)])
+        assert not tracker.detect_all(photo), "the whole-photo detector found it: the test shows nothing"
+        lmk = detect_single_face("figure.png", photo, tracker)
+        expected = alone[:, :2] * side / FACE + (x, y)
+        err = np.linalg.norm(lmk[:, :2] - expected, axis=1).mean()
+        assert err < 0.03 * side, f"landmarks {err:.1f} px off a {side} px face"
+
+
+def test_two_small_people_in_one_photo_are_two_faces(tracker):
+    photo = full_figure((2400, 1600), [(200, 300, 300), (1000, 320, 300)])
+    with pytest.raises(InputError, match="2 faces found"):
+        detect_single_face("pair.png", photo, tracker)
+
+
+def test_a_large_photo_with_no_face_still_says_so(tracker):
+    with pytest.raises(InputError, match="no face found"):
+        detect_single_face("wall.png", full_figure((1600, 1200), []), tracker)
+
+
+def test_a_full_figure_photo_animates_in_its_own_frame(tmp_path):
+    src = write_png(tmp_path / "figure.png", full_figure((1800, 1200), [(450, 250, 300)]))
+    drive = write_clip(tmp_path / "drive.mp4", [dict(mouth=m) for m in (0.0, 0.8, 0.2, 0.9)], fps=25.0)
+    out = tmp_path / "out.mp4"
+    assert run.main(["animate", "--source", src, "--driving", drive, "--output", str(out),
+                     "--size", "256", "--backend", "torch", "--consent", "self"]) == 0
+    frames, _ = read_frames(out)
+    assert len(frames) == 4 and frames[0].shape == (1800, 1200, 3)
+    assert all(label_visible(f) for f in frames)
