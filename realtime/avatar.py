@@ -15,7 +15,7 @@ from . import geometry
 from .eyelids import fit_lids_to_eyeball
 from .errors import InputError
 from .images import load_image_hashed
-from .photo_faces import find_faces
+from .photo_faces import face_extent, find_faces
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def detect_single_face(name: str, image_bgr: np.ndarray, tracker) -> np.ndarray:
     if len(faces) > 1:
         raise InputError(name, f"{len(faces)} faces found; use a photo with exactly one person")
     lmk = faces[0]
-    extent = np.ptp(lmk[topo.FACE_OVAL, :2], axis=0).max()
+    extent = face_extent(lmk)
     if extent < MIN_FACE_PX:
         raise InputError(name, f"the face is only {extent:.0f} px tall; use a photo where it is at least {MIN_FACE_PX} px")
     return lmk

@@ -3,9 +3,9 @@
 MediaPipe's face mesh finds faces with its short-range detector, which looks at the whole picture
 shrunk to 128 px: a face under about a tenth of the picture's longer side (a half- or full-figure
 photo) is not found at all, and the user was told the photo had no face. When the whole picture
-finds none, the search looks again in overlapping square windows of a half and then a quarter of
-the longer side, and each face found there is measured once more in a window centred on it, where
-it fills the detector's view as a portrait would.
+finds none, the search looks again in overlapping square windows of a half, a quarter and an eighth
+of the longer side (stopping at the first size that finds any), and each face found there is
+measured once more in a window centred on it, where it fills the detector's view as a portrait would.
 """
 import numpy as np
 
@@ -51,8 +51,13 @@ def _detect_in(image_bgr, tracker, x: int, y: int, side: int) -> list:
     return faces
 
 
-def _extent(face: np.ndarray) -> float:
+def face_extent(face: np.ndarray) -> float:
+    """The face's size in pixels: the larger side of its outline's bounding box."""
     return float(np.ptp(face[topo.FACE_OVAL, :2], axis=0).max())
+
+
+def _centre(face: np.ndarray) -> np.ndarray:
+    return face[topo.FACE_OVAL, :2].mean(0)
 
 
 def _distinct(faces: list) -> list:
@@ -60,9 +65,8 @@ def _distinct(faces: list) -> list:
     finds are the same face when their centres are closer than half its size; the largest find is
     kept (the one a window's edge cut least)."""
     kept = []
-    for f in sorted(faces, key=_extent, reverse=True):
-        c = f[topo.FACE_OVAL, :2].mean(0)
-        if all(np.linalg.norm(c - k[topo.FACE_OVAL, :2].mean(0)) > 0.5 * _extent(k) for k in kept):
+    for f in sorted(faces, key=face_extent, reverse=True):
+        if all(np.linalg.norm(_centre(f) - _centre(k)) > 0.5 * face_extent(k) for k in kept):
             kept.append(f)
     return kept
 
@@ -71,8 +75,8 @@ def _remeasure(image_bgr, tracker, face: np.ndarray) -> np.ndarray:
     """The face measured again in a window centred on it, AROUND face heights wide (the find
     itself where that window finds no single face)."""
     h, w = image_bgr.shape[:2]
-    side = int(min(max(h, w), AROUND * _extent(face)))
-    cx, cy = face[topo.FACE_OVAL, :2].mean(0)
+    side = int(min(max(h, w), AROUND * face_extent(face)))
+    cx, cy = _centre(face)
     x = int(np.clip(cx - side / 2, 0, max(w - side, 0)))
     y = int(np.clip(cy - side / 2, 0, max(h - side, 0)))
     again = _detect_in(image_bgr, tracker, x, y, side)
