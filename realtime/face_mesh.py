@@ -125,3 +125,75 @@ def move_with_visible_surface(tgt: np.ndarray, base: np.ndarray, hidden: HiddenP
     motion = tgt - base
     out[hidden.ids] = base[hidden.ids] + hidden.weights @ motion
     return out
+
+
+class OutlineTriangles(NamedTuple):
+    """The mesh's triangles on the face's outline in a photo, each as a point that must stay on its
+    side of an edge: the outline point outside the inner edge of its triangle (on_outline), or the
+    inner point inside the outline's edge. side: that point's distance from the edge in the photo."""
+    point: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    on_outline: np.ndarray
+    side: np.ndarray
+
+
+def _edge_distance(lmk, point, a, b):
+    """Signed distance of each point from the line a -> b, and the line's unit normal (R x 2)."""
+    e = lmk[b, :2] - lmk[a, :2]
+    normal = np.stack([e[:, 1], -e[:, 0]], 1) / (np.linalg.norm(e, axis=1, keepdims=True) + 1e-12)
+    return ((lmk[point, :2] - lmk[a, :2]) * normal).sum(1), normal
+
+
+def outline_triangles(base: np.ndarray, hidden: HiddenPoints) -> OutlineTriangles:
+    """The photo's front-facing triangles with one or two points on the face's oval, hidden points
+    aside (they move with the surface in front of them)."""
+    tris = triangles()
+    area = signed_areas(base, tris)
+    if area.sum() < 0:
+        area = -area
+    oval = np.isin(tris, topo.FACE_OVAL)
+    keep = (area > 0) & np.isin(oval.sum(1), (1, 2)) & ~np.isin(tris, hidden.ids).any(1)
+    tris, oval = tris[keep], oval[keep]
+    on_outline = oval.sum(1) == 1
+    # the odd one out (the outline point, or the inner point), then the edge in winding order
+    j = np.where(on_outline, np.argmax(oval, 1), np.argmin(oval, 1))
+    rows = np.arange(len(tris))
+    point, a, b = tris[rows, j], tris[rows, (j + 1) % 3], tris[rows, (j + 2) % 3]
+    side, _ = _edge_distance(base, point, a, b)
+    return OutlineTriangles(point, a, b, on_outline, side)
+
+
+# an outline point may come this close to the face inside it (a share of its distance in the photo),
+# no closer: what a turn foreshortens stays foreshortened, what it would fold stays unfolded
+_OUTLINE_KEEPS = 0.25
+
+
+def unfold_outline(tgt: np.ndarray, outline: OutlineTriangles, rounds: int = 6) -> np.ndarray:
+    """The target's face outline pushed back outside the face it encloses wherever the motion folded
+    it inside. A turn moves points sideways by their depth, and the outline lies deepest: on the side
+    turning away it moves past the cheek in front of it. The picture then shows the cheek's skin beyond
+    the outline and the hair's edge drawn back inside it, a ragged edge at the points' spacing (the
+    sample face's far cheek in the demo). The cheek hides the outline instead: the outline sits on it."""
+    if not len(outline.point):
+        return tgt
+    out = tgt.copy()
+    want = _OUTLINE_KEEPS * outline.side
+    for _ in range(rounds):
+        now, normal = _edge_distance(out, outline.point, outline.a, outline.b)
+        short = (want - now) * np.sign(outline.side)          # > 0: too close or across
+        bad = short > 0
+        if not bad.any():
+            break
+        step = (short * np.sign(outline.side))[:, None] * normal
+        push, count = np.zeros((len(out), 2)), np.zeros(len(out))
+        out_pt = bad & outline.on_outline                      # the outline point goes back out
+        np.add.at(push, outline.point[out_pt], step[out_pt])
+        np.add.at(count, outline.point[out_pt], 1)
+        edge = bad & ~outline.on_outline                       # the outline's edge moves off the point
+        for ends in (outline.a, outline.b):
+            np.add.at(push, ends[edge], -step[edge])
+            np.add.at(count, ends[edge], 1)
+        moved = count > 0
+        out[moved, :2] += push[moved] / count[moved, None]
+    return out

@@ -36,6 +36,7 @@ class Retargeter:
         self._eyes = None            # the driver's neutral eye openings
         self._chin = _chin_points(self.base)
         self._hidden = face_mesh.hidden_points(self.base)
+        self._outline = face_mesh.outline_triangles(self.base, self._hidden)
         self._brow_band = _brow_band(self.base)
         self._brow_scale = np.ones(len(self.base))   # per point: how far it moves as the driver's brow
         self._sideways = np.ones(len(self.base))     # per point: share of the driver's sideways motion shown
@@ -79,7 +80,8 @@ class Retargeter:
             tgt = _chin_between_lip_and_jaw(tgt, self._chin)
         else:
             tgt = geometry.apply(self._to_avatar, cur_aligned).astype(np.float64)
-        tgt = _uncross(face_mesh.move_with_visible_surface(tgt, self.base, self._hidden))
+        tgt = face_mesh.move_with_visible_surface(tgt, self.base, self._hidden)
+        tgt = _uncross(face_mesh.unfold_outline(tgt, self._outline))
         if c.head_motion:
             motion = self._to_avatar @ head @ np.linalg.inv(self._to_avatar)      # in avatar space
             moved = geometry.apply(motion, tgt).astype(np.float64)

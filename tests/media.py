@@ -41,3 +41,24 @@ def label_visible(frame) -> bool:
     text = cv2.cvtColor(ref.plate, cv2.COLOR_BGR2GRAY) > 160
     g = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY).astype(float)
     return g[text].mean() - g[~text].mean() > 100
+
+
+def sample_mesh(depth: bool = False):
+    """MediaPipe's mesh of the built-in sample face, in pixels: a real face's layout of points
+    (x, y; and MediaPipe's z with depth=True)."""
+    from realtime.tracking import FaceTracker
+    tracker = FaceTracker(static=True)
+    try:
+        return tracker.detect(sf.render(who=sf.SAMPLE))[:, :3 if depth else 2].astype(np.float64)
+    finally:
+        tracker.close()
+
+
+def head_turned(mesh, degrees):
+    """The mesh (x, y, z pixels) turned about the vertical axis through its middle."""
+    c, t = mesh.mean(0), np.radians(degrees)
+    d = mesh - c
+    out = mesh.copy()
+    out[:, 0] = c[0] + d[:, 0] * np.cos(t) + d[:, 2] * np.sin(t)
+    out[:, 2] = c[2] - d[:, 0] * np.sin(t) + d[:, 2] * np.cos(t)
+    return out

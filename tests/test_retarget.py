@@ -6,6 +6,7 @@ import pytest
 from engines import topology as topo
 from realtime import face_mesh
 from realtime.retarget import RetargetConfig, Retargeter
+from tests.media import head_turned, sample_mesh
 
 
 def face_cloud():
@@ -281,18 +282,6 @@ def test_the_drivers_head_turn_is_not_foreshortened_with_the_face():
     assert 0.3 < pull < 0.5, pull
 
 
-def sample_mesh(depth: bool = False):
-    """MediaPipe's mesh of the built-in sample face, in pixels: a real face's layout of points
-    (x, y; and MediaPipe's z with depth=True)."""
-    from realtime import synthetic_face as sf
-    from realtime.tracking import FaceTracker
-    tracker = FaceTracker(static=True)
-    try:
-        return tracker.detect(sf.render(who=sf.SAMPLE))[:, :3 if depth else 2].astype(np.float64)
-    finally:
-        tracker.close()
-
-
 def test_a_yawn_folds_the_avatars_face_nowhere_the_drivers_does_not():
     """A real face mesh (MediaPipe's, on the built-in sample face) yawning: the jaw swings down, the
     lower lip twice as far as the chin. The chin's skin is spread between lip and jaw under the lip;
@@ -342,14 +331,25 @@ def test_a_turned_avatars_chin_stays_under_its_mouth_when_it_moves_aside():
         assert not above, f"moved {aside} aside, chin points {above} are above the mouth's corners"
 
 
-def _turned(mesh, degrees):
-    """The mesh (x, y, z pixels) turned about the vertical axis through its middle."""
-    c, t = mesh.mean(0), np.radians(degrees)
-    d = mesh - c
-    out = mesh.copy()
-    out[:, 0] = c[0] + d[:, 0] * np.cos(t) + d[:, 2] * np.sin(t)
-    out[:, 2] = c[2] - d[:, 0] * np.sin(t) + d[:, 2] * np.cos(t)
-    return out
+@pytest.mark.parametrize("degrees", [-30, -20, 20, 30])
+def test_a_turn_never_folds_the_face_outline_inside_the_face(degrees):
+    """A frontal avatar, the driver turning. A turn moves points sideways by their depth and the
+    outline lies deepest, so on the side turning away it passed the cheek in front of it: the warp
+    then drew cheek skin beyond the outline and the hair's edge back inside it, a ragged edge at the
+    points' spacing (the demo's far cheek). The outline stays outside the face it encloses."""
+    front = sample_mesh(depth=True)
+    to_crop = lambda p: (p - 256.0) / 256.0 * 0.9                    # noqa: E731
+    avatar = to_crop(front[:, :2])
+    rt = Retargeter(avatar, RetargetConfig(head_motion=False), base_depth=front[:, 2] / 256.0 * 0.9)
+    rt.calibrate(front)
+    out = rt(head_turned(front, degrees))
+    tris = face_mesh.triangles()
+    facing = np.sign(face_mesh.signed_areas(avatar, tris))
+    facing_front = facing == np.sign(facing.sum())
+    on_outline = np.isin(tris, topo.FACE_OVAL).any(1)
+    flipped = np.sign(face_mesh.signed_areas(out, tris)) != facing
+    folded = sorted(set(tris[facing_front & on_outline & flipped].ravel()) & set(topo.FACE_OVAL))
+    assert not folded, f"turned {degrees} degrees, the outline folds inside the face at points {folded}"
 
 
 @pytest.mark.parametrize("degrees", [30, 45])
@@ -359,10 +359,10 @@ def test_a_turned_avatars_far_outline_moves_with_the_face_in_front_of_it(degrees
     it at the same place in the picture moved apart, and the warp tore the face there (a seam down the
     nose and through the far eye). What the picture shows at one place moves as one."""
     front = sample_mesh(depth=True)
-    avatar = (_turned(front, degrees)[:, :2] - 256.0) / 256.0 * 0.9
+    avatar = (head_turned(front, degrees)[:, :2] - 256.0) / 256.0 * 0.9
     rt = Retargeter(avatar)
     rt.calibrate(front)
-    motion = rt(_turned(front, -15)) - avatar                 # the driver turns the other way
+    motion = rt(head_turned(front, -15)) - avatar                 # the driver turns the other way
     oval = np.array(topo.FACE_OVAL)
     rest = np.setdiff1d(np.arange(topo.NUM_MESH), oval)
     outline = cv2.convexHull(avatar[rest].astype(np.float32))
@@ -382,13 +382,13 @@ def test_a_turned_avatars_far_side_turns_as_its_own_head_would(degrees):
     as that head turned 12 degrees further does. By the driver's depths, a frontal face's, the far
     side moved as if the face were frontal and the avatar read as turning much less than the driver."""
     front = sample_mesh(depth=True)
-    photo = _turned(front, degrees)
+    photo = head_turned(front, degrees)
     to_crop = lambda p: (p - 256.0) / 256.0 * 0.9                    # noqa: E731
     avatar = to_crop(photo[:, :2])
     rt = Retargeter(avatar, RetargetConfig(head_motion=False), base_depth=photo[:, 2] / 256.0 * 0.9)
     rt.calibrate(front)
-    out = rt(_turned(front, -12))
-    truth = to_crop(_turned(front, degrees - 12)[:, :2])
+    out = rt(head_turned(front, -12))
+    truth = to_crop(head_turned(front, degrees - 12)[:, :2])
     hidden = face_mesh.hidden_points(avatar).ids
     midline = avatar[[0, 17, 13, 14], 0].mean()
     far = np.setdiff1d(np.nonzero(avatar[:topo.NUM_MESH, 0] < midline)[0], hidden)   # turned away: the left
