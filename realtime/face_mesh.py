@@ -62,6 +62,13 @@ def signed_areas(lmk: np.ndarray, tris: np.ndarray) -> np.ndarray:
     return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
 
 
+def _facing(lmk: np.ndarray):
+    """The mesh's triangles and their signed areas in this picture, positive facing the camera."""
+    tris = triangles()
+    area = signed_areas(lmk, tris)
+    return tris, (-area if area.sum() < 0 else area)   # most of any face's picture faces the camera
+
+
 class HiddenPoints(NamedTuple):
     """Mesh points a photo does not show, and where the visible surface over each one is."""
     ids: np.ndarray          # H point indices
@@ -79,10 +86,7 @@ def hidden_points(lmk: np.ndarray) -> HiddenPoints:
     """Points of the mesh that lie only on triangles facing away in this photo (the face's far side
     when it is turned), each with the visible surface in front of it: the front-facing triangle that
     covers it (barycentric weights), or its three nearest visible points where none does."""
-    tris = triangles()
-    area = signed_areas(lmk, tris)
-    if area.sum() < 0:                      # most of any face's picture faces the camera
-        area = -area
+    tris, area = _facing(lmk)
     back = area < 0
     n = topo.NUM_MESH
     if back.mean() > _MOST_FACING_AWAY:      # no face seen from this side: a glitch, not a turn
@@ -148,10 +152,7 @@ def _edge_distance(lmk, point, a, b):
 def outline_triangles(base: np.ndarray, hidden: HiddenPoints) -> OutlineTriangles:
     """The photo's front-facing triangles with one or two points on the face's oval, hidden points
     aside (they move with the surface in front of them)."""
-    tris = triangles()
-    area = signed_areas(base, tris)
-    if area.sum() < 0:
-        area = -area
+    tris, area = _facing(base)
     oval = np.isin(tris, topo.FACE_OVAL)
     keep = (area > 0) & np.isin(oval.sum(1), (1, 2)) & ~np.isin(tris, hidden.ids).any(1)
     tris, oval = tris[keep], oval[keep]
@@ -185,7 +186,7 @@ def unfold_outline(tgt: np.ndarray, outline: OutlineTriangles, rounds: int = 6) 
         bad = short > 0
         if not bad.any():
             break
-        step = (short * np.sign(outline.side))[:, None] * normal
+        step = short[:, None] * np.sign(outline.side)[:, None] * normal   # towards the photo's side
         push, count = np.zeros((len(out), 2)), np.zeros(len(out))
         out_pt = bad & outline.on_outline                      # the outline point goes back out
         np.add.at(push, outline.point[out_pt], step[out_pt])
