@@ -43,15 +43,17 @@ def label_visible(frame) -> bool:
     return g[text].mean() - g[~text].mean() > 100
 
 
-def sample_mesh(depth: bool = False):
+def sample_mesh(depth: bool = False, tracker=None):
     """MediaPipe's mesh of the built-in sample face, in pixels: a real face's layout of points
-    (x, y; and MediaPipe's z with depth=True)."""
+    (x, y; and MediaPipe's z with depth=True). tracker: a static one to use (else one of its own)."""
     from realtime.tracking import FaceTracker
-    tracker = FaceTracker(static=True)
+    own = tracker is None
+    tracker = FaceTracker(static=True) if own else tracker
     try:
         return tracker.detect(sf.render(who=sf.SAMPLE))[:, :3 if depth else 2].astype(np.float64)
     finally:
-        tracker.close()
+        if own:
+            tracker.close()
 
 
 def head_turned(mesh, degrees):

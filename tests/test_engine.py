@@ -13,7 +13,7 @@ from realtime.avatar import avatar_from_arrays, norm_to_px
 from realtime.quality import psnr
 from realtime.retarget import RetargetConfig, Retargeter
 from realtime.tracking import FaceTracker
-from tests.media import head_turned
+from tests.media import head_turned, sample_mesh
 
 S = 256
 
@@ -261,7 +261,7 @@ def test_a_turned_heads_far_cheek_keeps_a_smooth_edge(tracker, degrees):
     in 3D). Between the eyes and the mouth the cheek's edge against the hair must stay a smooth curve:
     the outline folded inside the cheek, it came out ragged at the mesh points' spacing (the demo)."""
     avatar, pred = make(tracker, [("neutral", {})])
-    front = tracker.detect(sf.render(who=sf.SAMPLE))[:, :3].astype(np.float64)
+    front = sample_mesh(depth=True, tracker=tracker)
     rt = Retargeter(avatar.lmk_norm[0], RetargetConfig(head_motion=False), avatar.base_depth)
     rt.calibrate(front)
     tgt = rt(head_turned(front, degrees))
