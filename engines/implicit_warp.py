@@ -36,7 +36,7 @@ class WarpConfig:
     face_dilate: float = 1.08  # face region (MLS flow) vs. outside (rigid head motion)
     edge_width: float = 0.06   # soft edge of region masks, normalised units
     falloff: tuple = (1.3, 1.95)  # radii (in face radii) where rigid motion fades to none
-    neck_squeeze: float = 1.7  # shorter falloff below the face centre (neck, shoulders)
+    neck_squeeze: float = 1.3  # shorter falloff below the face centre (neck, shoulders)
     mls_eps: float = 4e-5      # MLS weight softening (squared normalised units)
     select_sigma: float = 0.07  # neighbourhood of the source-selection attention
     temperature: float = 1.5e-3  # selection softmax temperature (variance units)
@@ -513,7 +513,9 @@ class ImplicitWarpEngine(torch.nn.Module):
         def outer_flow(pts, k):
             rigid = _apply_similarity(pts[None].expand(k, -1, -1), a[:k], b[:k], ms[:k], md[:k]).permute(1, 0, 2)
             d = pts - centre
-            # below the chin the neck and shoulders follow less: the falloff is shorter there
+            # below the chin the neck and shoulders follow less: the falloff is shorter there, yet
+            # long enough that the neck leans from the jaw down to still shoulders (1.7 bent it
+            # sharply beside the jaw: the head slid over a still neck)
             dy = torch.where(d[:, 1:2] > 0, d[:, 1:2] * c.neck_squeeze, d[:, 1:2])
             r = torch.cat([d[:, 0:1], dy], 1).norm(dim=1, keepdim=True) / radius
             still = _smoothstep((r - c.falloff[0]) / (c.falloff[1] - c.falloff[0]))[:, :, None]

@@ -224,6 +224,44 @@ def test_a_dropped_jaw_leaves_no_straight_cut_across_the_neck(tracker):
     assert at_edge < 2.0 * below_edge + 1.0, f"a step of {at_edge:.1f} levels at the window's edge ({below_edge:.1f} a row below it)"
 
 
+@pytest.mark.parametrize("shift", [-0.06, 0.06])
+def test_the_neck_follows_a_head_moving_sideways_down_to_the_chin(tracker, shift):
+    """A head moving sideways takes the top of its neck along and the neck leans down to the shirt,
+    which stays. (The neck's edges stopped beside the jaw: the head slid over a still neck, each
+    edge bent sharply under the jaw, seen in every turn of the demo.) The photo encodes each pixel's
+    own column, so the output reads back where the warp took every place from."""
+    avatar, pred = make(tracker, [("neutral", {})])
+    rgb, lmk = avatar.engine_inputs()
+    coded = rgb.copy()
+    coded[0, 0] = np.arange(S, dtype=np.float32)[None, :] / 255.0    # red: the column, exactly
+    pred.set_sources(coded, lmk)
+    base = lmk[0]
+    tgt = base.copy()
+    tgt[:, 0] += shift
+    read = pred.render_bgr(tgt)[:, :, 2].astype(np.float64)
+    moved = shift * S / 2
+    px = norm_to_px(base, S)
+    chin_y = int(round(px[topo.CHIN, 1]))
+    shirt = np.array(sf.SAMPLE.shirt_bgr, np.float32)
+    crop = avatar.crops_bgr[0].astype(np.float32)
+    for side in (-1, 1):
+        x = px[topo.CHIN, 0] + side * 0.27 * abs(px[454, 0] - px[234, 0])    # on the neck, near its edge
+        cloth = np.nonzero(np.linalg.norm(crop[:, int(x)] - shirt, axis=1) < 30)[0]
+        shirt_y = int(cloth[cloth > chin_y][0])
+
+        def shift_at(y):             # how far the column x of the photo moved in output row y
+            row = read[y]
+            i = int(np.argmin(np.abs(row - x)))
+            i = min(max(i, 1), S - 2)
+            j = i - 1 if (row[i] - x) * (row[i - 1] - x) <= 0 else i + 1
+            return (i + (x - row[i]) * (j - i) / (row[j] - row[i] + 1e-9)) - x
+
+        at_chin, on_shirt = shift_at(chin_y), shift_at(min(shirt_y + 8, S - 1))
+        assert at_chin * np.sign(shift) > 0.8 * abs(moved), \
+            f"the neck beside the chin moved {at_chin:.1f} px of the head's {moved:.1f}"
+        assert abs(on_shirt) < 0.2 * abs(moved), f"the shirt moved {on_shirt:.1f} px with the head"
+
+
 def test_a_turned_faces_profile_moves_with_its_jaw(tracker):
     """On a turned face MediaPipe's oval runs round the far side behind the cheek, and the lips and
     chin beyond it are the face's profile in the picture: a dropped jaw must take them along (they
