@@ -47,6 +47,9 @@ class TorchPredictor(Predictor):
     def __init__(self, config: WarpConfig, threads: int = None):
         super().__init__(config)
         torch.set_num_threads(threads or cpu_tuning.engine_threads())
+        # numpy describes its float types lazily, and once denormals flush to zero it warns on the
+        # user's console that the smallest subnormal "is zero": described now, they are cached
+        np.finfo(np.float64), np.finfo(np.float32)
         torch.set_flush_denormal(True)      # denormal floats are ~10x slower on x86 CPUs
         cpu_tuning.keep_heap()
         self.engine = ImplicitWarpEngine(config).eval()

@@ -6,6 +6,7 @@ import numpy as np
 
 from engines import topology as topo
 from . import geometry
+from .native_logs import quiet_native_startup
 
 log = logging.getLogger(__name__)
 
@@ -18,18 +19,28 @@ class FaceTracker:
     """
 
     def __init__(self, static: bool = False, max_faces: int = 1):
-        import mediapipe as mp  # heavy import, only where landmarks are needed
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=static, max_num_faces=max_faces, refine_landmarks=True,
-            min_detection_confidence=0.5, min_tracking_confidence=0.5)
+        with quiet_native_startup():
+            import mediapipe as mp  # heavy import, only where landmarks are needed
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=static, max_num_faces=max_faces, refine_landmarks=True,
+                min_detection_confidence=0.5, min_tracking_confidence=0.5)
+            # the graph opens its models on worker threads after this returns; one blank frame
+            # waits for that, so their notices fall inside this block
+            self._mesh.process(np.zeros((64, 64, 3), np.uint8))
         self._lock = threading.Lock()
+        self._started = False           # MediaPipe has more start-up notices on its first frame
 
     def detect_all(self, frame_bgr: np.ndarray) -> list:
         """All faces found, each 478 x 3 float32 in pixels."""
         h, w = frame_bgr.shape[:2]
         rgb = np.ascontiguousarray(frame_bgr[:, :, ::-1])
         with self._lock:
-            result = self._mesh.process(rgb)
+            if self._started:
+                result = self._mesh.process(rgb)
+            else:
+                with quiet_native_startup():
+                    result = self._mesh.process(rgb)
+                self._started = True
         faces = []
         for face in result.multi_face_landmarks or []:
             pts = np.array([(p.x * w, p.y * h, p.z * w) for p in face.landmark], np.float32)

@@ -87,6 +87,21 @@ def test_demo_needs_no_input(tmp_path):
     assert np.std([f.astype(float).mean() for f in frames]) > 0 or len({f.tobytes() for f in frames}) > 1
 
 
+def test_the_demo_prints_its_result_and_no_library_chatter(tmp_path):
+    """What a user sees in the terminal: the result line, not MediaPipe's native start-up notices
+    (W0000 ... "Feedback manager requires ...", "Created TensorFlow Lite XNNPACK delegate") nor
+    numpy's warning that the smallest subnormal "is zero" once the engine flushes denormals."""
+    out = tmp_path / "demo.mp4"
+    proc = subprocess.run([sys.executable, "run.py", "demo", "--output", str(out), "--seconds", "1",
+                           "--size", "256", "--backend", "torch"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": ROOT})
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote" in proc.stdout and out.exists()
+    noise = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert not noise, "the terminal showed:\n" + "\n".join(noise)
+
+
 def _bad(media, tmp_path, capsys, source=None, driving=None, output=None):
     out = output or tmp_path / "bad.mp4"
     args = ["animate", "--source", *(source or [media["base"]]), "--driving", driving or media["driving"],
