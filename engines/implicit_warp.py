@@ -36,7 +36,8 @@ class WarpConfig:
     face_dilate: float = 1.08  # face region (MLS flow) vs. outside (rigid head motion)
     edge_width: float = 0.06   # soft edge of region masks, normalised units
     falloff: tuple = (1.3, 1.95)  # radii (in face radii) where rigid motion fades to none
-    neck_squeeze: float = 1.3  # shorter falloff below the face centre (neck, shoulders)
+    neck_squeeze: tuple = (1.7, 1.3)  # shorter falloff below the face centre: beside the neck, on it
+    neck_column: float = 0.7   # half width of the neck's column below the face (face radii; ramp 0.25)
     mls_eps: float = 4e-5      # MLS weight softening (squared normalised units)
     select_sigma: float = 0.07  # neighbourhood of the source-selection attention
     temperature: float = 1.5e-3  # selection softmax temperature (variance units)
@@ -509,14 +510,24 @@ class ImplicitWarpEngine(torch.nn.Module):
         # outline when the head turns, which would drag the hair)
         a, b, ms, md = _similarity(tgt_all[self.i_skull][None].expand(K, -1, -1), src_lmk[:, self.i_skull])
         radius = (oval - centre).norm(dim=1).mean()
+        # the neck's column spans where the face is now and where it is in the photo: the neck's
+        # top moves with the head, its foot stays
+        photo_x = src_lmk[0, self.i_oval, 0].mean()
+        col_lo = torch.minimum(centre[0, 0], photo_x) - c.neck_column * radius
+        col_hi = torch.maximum(centre[0, 0], photo_x) + c.neck_column * radius
 
         def outer_flow(pts, k):
             rigid = _apply_similarity(pts[None].expand(k, -1, -1), a[:k], b[:k], ms[:k], md[:k]).permute(1, 0, 2)
             d = pts - centre
-            # below the chin the neck and shoulders follow less: the falloff is shorter there, yet
-            # long enough that the neck leans from the jaw down to still shoulders (1.7 bent it
-            # sharply beside the jaw: the head slid over a still neck)
-            dy = torch.where(d[:, 1:2] > 0, d[:, 1:2] * c.neck_squeeze, d[:, 1:2])
+            # below the face the neck and shoulders follow less: the falloff is shorter there. On
+            # the neck's column it is long enough that the neck leans from the jaw down to still
+            # shoulders (the short one bent it sharply beside the jaw: the head slid over a still
+            # neck); beside it the background stays as still as before (d18's face box: the long
+            # falloff there cost 0.5 dB)
+            beside, on = c.neck_squeeze
+            x = pts[:, 0:1]
+            column = _smoothstep(torch.minimum(x - col_lo, col_hi - x) / (0.25 * radius))
+            dy = torch.where(d[:, 1:2] > 0, d[:, 1:2] * (beside + column * (on - beside)), d[:, 1:2])
             r = torch.cat([d[:, 0:1], dy], 1).norm(dim=1, keepdim=True) / radius
             still = _smoothstep((r - c.falloff[0]) / (c.falloff[1] - c.falloff[0]))[:, :, None]
             return rigid * (1 - still) + pts[:, None, :] * still       # N x k x 2
