@@ -46,10 +46,13 @@ def quiet_native_startup():
 @contextlib.contextmanager
 def _filtered_stderr():
     saved = _duplicate_stderr()
-    if saved is None:                      # no usable stderr: nothing to tidy
+    caught = None if saved is None else _scratch_file()
+    if caught is None:                     # no usable stderr, or no room for a scratch file (a full
+        if saved is not None:              # disk): the notices show, nothing else changes
+            os.close(saved)
         yield
         return
-    with tempfile.TemporaryFile() as caught:
+    with caught:
         sys.stderr.flush()
         os.dup2(caught.fileno(), 2)
         try:
@@ -70,4 +73,11 @@ def _duplicate_stderr():
         sys.stderr.flush()
         return os.dup(2)
     except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _scratch_file():
+    try:
+        return tempfile.TemporaryFile()
+    except OSError:
         return None

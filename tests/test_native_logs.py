@@ -43,3 +43,17 @@ def test_nested_use_filters_once(capfd):
         os.write(2, b"outer line\n")
     err = capfd.readouterr().err
     assert "inner line" in err and "outer line" in err and "Feedback manager" not in err
+
+
+def test_no_room_for_the_scratch_file_shows_everything(capfd, monkeypatch):
+    """A full disk must not stop the face tracker from starting: the notices just show."""
+    import errno
+    import tempfile
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    with quiet_native_startup():
+        os.write(2, NOTICE)
+        ran = True
+    assert ran and "Feedback manager" in capfd.readouterr().err
