@@ -22,25 +22,26 @@ _KNOWN = re.compile(
     r"|inference_feedback_manager\.cc:\d+\] Feedback manager requires a model with a single signature"
     r"|landmark_projection_calculator\.cc:\d+\] Using NORM_RECT without IMAGE_DIMENSIONS"
     r"|^I\d{4} ")                # any native line at info level
-# one redirection at a time (a second would save the first's file as "stderr"); re-entered by the
-# same thread it just runs
+# one redirection at a time (a second would save the first's file as "stderr"); only the thread
+# holding the lock can see _active set, so re-entered by that thread the block just runs
 _lock = threading.RLock()
-_depth = threading.local()
+_active = False
 
 
 @contextlib.contextmanager
 def quiet_native_startup():
     """Run the block with MediaPipe's known start-up notices filtered out of file descriptor 2."""
+    global _active
     with _lock:
-        if getattr(_depth, "n", 0):
+        if _active:
             yield
             return
-        _depth.n = 1
+        _active = True
         try:
             with _filtered_stderr():
                 yield
         finally:
-            _depth.n = 0
+            _active = False
 
 
 @contextlib.contextmanager
