@@ -7,6 +7,9 @@ The paper's single cross-modal attention, with MediaPipe landmarks playing the k
 - ... and a second, wider attention scores how well the local landmark configuration of source k
   matches the target there (local residual variance after rigid alignment). Sources compete per
   location with a low-temperature softmax, so each region comes from the source that shows it best.
+  Two features the variance barely sees get a key term of their own: around each eye, how shut the
+  source's eye is against the target's (a blink is read from an eyes-closed photo), and inside the
+  mouth, whether the source's mouth is open there.
 - One extra "null" key/value wins inside an opened mouth that no source shows. Its value is a mouth
   interior drawn in the avatar's own colours (upper and lower teeth along the lips, tongue, a dark
   throat), laid out in the target mouth's coordinates: a flat dark blob reads as background to a
@@ -53,6 +56,8 @@ class WarpConfig:
     eye_patch: tuple = (24, 18)   # cells of the fine eye patch (x, y)
     gaze_limit: float = 0.3    # largest iris shift, in eye widths
     mouth_penalty: float = 8.0
+    eye_penalty: float = 8.0   # around each eye: a source whose eye is as shut as the target's wins
+    eye_shut: tuple = (0.15, 0.4)  # eye opening (share of the set's widest) read as shut / as open
     null_score: float = -3.0
     teeth: tuple = (0.055, 0.03)  # visible upper / lower teeth below / above the inner lips, in face heights
 
@@ -297,6 +302,14 @@ def _mouth_width(lmk: torch.Tensor, lip_up: torch.Tensor) -> torch.Tensor:
     """Inner mouth width over the outer eye corners' distance (which expressions do not change)."""
     eyes = lmk[topo.RIGHT_EYE_UPPER[0]] - lmk[topo.LEFT_EYE_UPPER[0]]
     return (lmk[lip_up[-1]] - lmk[lip_up[0]]).norm() / eyes.norm().clamp_min(1e-4)
+
+
+def eye_openings(lmk: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor) -> torch.Tensor:
+    """Each eye's lid gap over its width: lmk ... x N x 2, upper / lower: E x n lid curves from
+    corner to corner -> ... x E."""
+    gap = (lmk[..., lower, 1] - lmk[..., upper, 1])[..., 1:-1].mean(-1)
+    width = (lmk[..., upper[:, -1], 0] - lmk[..., upper[:, 0], 0]).abs()
+    return gap / width.clamp_min(1e-4)
 
 
 def patch_uv(xy: torch.Tensor, box: torch.Tensor):
@@ -563,6 +576,15 @@ class ImplicitWarpEngine(torch.nn.Module):
                 0, m_rows, soft_polygon_mask(P[m_rows], lips, c.edge_width * 0.5)[:, None])
         src_mouth = F.grid_sample(src_mouth, flow_k / self.win_half, align_corners=True).view(K, -1).t()
         score = score - c.mouth_penalty * (inside_mouth * (1 - src_mouth) + 0.5 * (1 - inside_mouth) * src_mouth)
+        # around each eye, a source whose eye is as shut (or as open) as the target's: a blink is
+        # read from an eyes-closed photo of the set, not squeezed out of an open eye (a thin strip
+        # of eyeball); the local variance above barely tells them apart (a few lid points)
+        opening = eye_openings(src_lmk, self.i_upper, self.i_lower)                     # K x E
+        widest = opening.amax(0).clamp_min(1e-4)
+        shut = lambda o: _smoothstep((o / widest - c.eye_shut[0]) / (c.eye_shut[1] - c.eye_shut[0]))  # noqa: E731
+        mismatch = (shut(eye_openings(tgt_all, self.i_upper, self.i_lower))[None] - shut(opening)) ** 2   # K x E
+        around = patch_uv(P[None], eye_box[:, None])[1]                                # E x G^2
+        score = score - c.eye_penalty * around.t() @ mismatch.t()
         others = face[:, 0] * self.win_mask[:, None]
         if K > 1:
             penalty = torch.cat([torch.full_like(others, -c.base_bias), 1e4 * (1 - others).expand(-1, K - 1)], 1)

@@ -49,6 +49,10 @@ def render(mouth: float = 0.0, eyes: float = 1.0, yaw: float = 0.0, pitch: float
                     (max(1, int(round(ax[0] * 16))), max(1, int(round(ax[1] * 16)))),
                     ang, 0, 360, col, th, cv2.LINE_AA, 4)
 
+    def arc(im, c, ax, span, col, th):
+        cv2.ellipse(im, (int(round(c[0] * 16)), int(round(c[1] * 16))), (int(round(ax[0] * 16)), int(round(ax[1] * 16))),
+                    0, span[0], span[1], col, th, cv2.LINE_AA, 4)
+
     skin = np.array(who.skin_bgr, np.float32)
     fw, fh = who.face_width, who.face_height
     cx, cy = 256 + yaw * 18, 270 + pitch * 10      # the head itself shifts a little
@@ -70,6 +74,12 @@ def render(mouth: float = 0.0, eyes: float = 1.0, yaw: float = 0.0, pitch: float
         # brow, with room for the upper lid's skin below it (a blink unfolds that skin over the eye)
         ell((ex, ey - 31), (28 * who.eye_size, 5), tuple(float(v) * 0.8 for v in who.hair_bgr))
         h = max(0.8, 12.0 * eyes * who.eye_size)
+        if eyes < 0.1:
+            # shut: a lash line curving gently down and the lid's crease above it, no eyeball.
+            # MediaPipe reads this as shut (at most ~0.2 of open) more reliably than a flat slit
+            arc(img, (ex, ey - 1), (22 * who.eye_size, 2), (0, 180), (50, 50, 70), 3)
+            arc(img, (ex, ey - 4), (20 * who.eye_size, 5), (200, 340), tuple(float(v) * 0.75 for v in skin), 1)
+            continue
         ell((ex, ey), (23 * who.eye_size, h + 2), tuple(float(v) * 0.6 for v in skin))   # lid crease
         ell((ex, ey), (22 * who.eye_size, h), (240, 242, 245))
         if eyes > 0.2:
@@ -117,9 +127,12 @@ def render(mouth: float = 0.0, eyes: float = 1.0, yaw: float = 0.0, pitch: float
 def demo_motion(t: float) -> dict:
     """Built-in demo motion at time t seconds: talking, blinking and turning the head."""
     talk = max(0.0, np.sin(2 * np.pi * 1.7 * t)) * (0.5 + 0.5 * np.sin(2 * np.pi * 0.23 * t) ** 2)
-    blink_phase = (t % 3.1) / 3.1
-    # a 0.3 s blink: long enough to shut the lids through the landmark smoothing
-    eyes = 1.0 if blink_phase < 0.9 else abs(np.cos((blink_phase - 0.9) / 0.1 * np.pi))
+    # a 0.3 s blink every 3.85 s, as people blink: the lids drop in 0.08 s, stay shut 0.1 s (long
+    # enough to shut them through the landmark smoothing) and rise in 0.13 s. Timed while the head
+    # faces the camera (half the turn's period): MediaPipe reads a turned face's far eye, shut, as
+    # half open, and the avatar would wink
+    b = (t - 3.72) % 3.85
+    eyes = 1.0 if t < 1.0 or b > 0.31 else float(np.clip(max(1.0 - b / 0.08, (b - 0.18) / 0.13), 0.0, 1.0))
     yaw = 0.6 * np.sin(2 * np.pi * 0.13 * t)
     pitch = 0.35 * np.sin(2 * np.pi * 0.09 * t + 1.0)
     return dict(mouth=float(talk), eyes=float(eyes), yaw=float(yaw), pitch=float(pitch))

@@ -189,6 +189,33 @@ def test_a_second_source_with_an_open_mouth_supplies_the_mouth(tracker):
     assert not np.array_equal(out1, out2)
 
 
+def _eye_region_psnr(tracker, avatar, out, truth):
+    """PSNR of both eyes' region of a rendered crop against a photo warped into the same crop."""
+    truth_crop = cv2.warpAffine(truth, avatar.base_to_crop[:2], (S, S), flags=cv2.INTER_AREA)
+    eyes = avatar.lmk_norm[0][topo.RIGHT_EYE_UPPER + topo.LEFT_EYE_UPPER + topo.RIGHT_BROW_LOWER + topo.LEFT_BROW_LOWER]
+    px = norm_to_px(eyes, S)
+    x0, y0 = px.min(0).astype(int) - 4
+    x1, y1 = px.max(0).astype(int) + 4
+    y1 += (y1 - y0) // 2                                    # down past the lower lids
+    return psnr(out[y0:y1, x0:x1], truth_crop[y0:y1, x0:x1])
+
+
+def test_a_source_with_shut_eyes_supplies_the_blink(tracker):
+    """A blink is read from the set's eyes-closed photo (lids and lashes), not squeezed out of an
+    open eye (a thin strip of eyeball); open eyes still come from the open-eyed photos."""
+    single, pred1 = make(tracker, [("neutral", {})])
+    pair, pred2 = make(tracker, [("neutral", {}), ("shut", dict(eyes=0.0))])
+    shut_truth, open_truth = sf.render(who=sf.SAMPLE, eyes=0.0), sf.render(who=sf.SAMPLE)
+    p1 = _eye_region_psnr(tracker, single, drive(tracker, single, pred1, eyes=0.0), shut_truth)
+    p2 = _eye_region_psnr(tracker, pair, drive(tracker, pair, pred2, eyes=0.0), shut_truth)
+    assert p2 > p1 + 2.5, f"shut eyes' PSNR K=1 {p1:.1f} dB, K=2 {p2:.1f} dB"
+    q1 = _eye_region_psnr(tracker, single, drive(tracker, single, pred1), open_truth)
+    q2 = _eye_region_psnr(tracker, pair, drive(tracker, pair, pred2), open_truth)
+    # (the rest of the face blends both photos a little: their edges differ by a pixel; before, the
+    # shut photo's lids blended into open eyes: K = 2 was 7 dB below K = 1 here)
+    assert q2 > q1 - 2.5, f"open eyes' PSNR K=1 {q1:.1f} dB, K=2 {q2:.1f} dB"
+
+
 def test_background_far_from_the_face_does_not_move(tracker):
     avatar, pred = make(tracker, [("neutral", {})])
     out = drive(tracker, avatar, pred, mouth=1.0, yaw=0.6)
