@@ -581,8 +581,10 @@ class ImplicitWarpEngine(torch.nn.Module):
         # of eyeball); the local variance above barely tells them apart (a few lid points)
         opening = eye_openings(src_lmk, self.i_upper, self.i_lower)                     # K x E
         widest = opening.amax(0).clamp_min(1e-4)
-        shut = lambda o: _smoothstep((o / widest - c.eye_shut[0]) / (c.eye_shut[1] - c.eye_shut[0]))  # noqa: E731
-        mismatch = (shut(eye_openings(tgt_all, self.i_upper, self.i_lower))[None] - shut(opening)) ** 2   # K x E
+        lo, hi = c.eye_shut
+        open_src = _smoothstep((opening / widest - lo) / (hi - lo))                     # 0 shut .. 1 open
+        open_tgt = _smoothstep((eye_openings(tgt_all, self.i_upper, self.i_lower) / widest - lo) / (hi - lo))
+        mismatch = (open_tgt[None] - open_src) ** 2                                     # K x E
         around = patch_uv(P[None], eye_box[:, None])[1]                                # E x G^2
         score = score - c.eye_penalty * around.t() @ mismatch.t()
         others = face[:, 0] * self.win_mask[:, None]
