@@ -44,14 +44,10 @@ def render(mouth: float = 0.0, eyes: float = 1.0, yaw: float = 0.0, pitch: float
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
     img[:] = np.stack([140 + 50 * yy / H, 150 + 25 * xx / W, 110 + 30 * yy / H], -1)
 
-    def ell(c, ax, col, th=-1, ang=0.0):
+    def ell(c, ax, col, th=-1, ang=0.0, span=(0, 360)):
         cv2.ellipse(img, (int(round(c[0] * 16)), int(round(c[1] * 16))),
                     (max(1, int(round(ax[0] * 16))), max(1, int(round(ax[1] * 16)))),
-                    ang, 0, 360, col, th, cv2.LINE_AA, 4)
-
-    def arc(im, c, ax, span, col, th):
-        cv2.ellipse(im, (int(round(c[0] * 16)), int(round(c[1] * 16))), (int(round(ax[0] * 16)), int(round(ax[1] * 16))),
-                    0, span[0], span[1], col, th, cv2.LINE_AA, 4)
+                    ang, span[0], span[1], col, th, cv2.LINE_AA, 4)
 
     skin = np.array(who.skin_bgr, np.float32)
     fw, fh = who.face_width, who.face_height
@@ -77,8 +73,8 @@ def render(mouth: float = 0.0, eyes: float = 1.0, yaw: float = 0.0, pitch: float
         if eyes < 0.1:
             # shut: a lash line curving gently down and the lid's crease above it, no eyeball.
             # MediaPipe reads this as shut (at most ~0.2 of open) more reliably than a flat slit
-            arc(img, (ex, ey - 1), (22 * who.eye_size, 2), (0, 180), (50, 50, 70), 3)
-            arc(img, (ex, ey - 4), (20 * who.eye_size, 5), (200, 340), tuple(float(v) * 0.75 for v in skin), 1)
+            ell((ex, ey - 1), (22 * who.eye_size, 2), (50, 50, 70), 3, span=(0, 180))
+            ell((ex, ey - 4), (20 * who.eye_size, 5), tuple(float(v) * 0.75 for v in skin), 1, span=(200, 340))
             continue
         ell((ex, ey), (23 * who.eye_size, h + 2), tuple(float(v) * 0.6 for v in skin))   # lid crease
         ell((ex, ey), (22 * who.eye_size, h), (240, 242, 245))
