@@ -149,6 +149,11 @@ def _curve_y(xq: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor) -> torch.Tens
     return (y * inside).sum(-2)
 
 
+# an eye's lid gap, as a share of its width, below which the closing lid's reach tapers off (an
+# open eye's is about 0.3)
+_CORNER_GAP = 0.1
+
+
 def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, keep, lash, stretch, gaze):
     """Fold-aware vertical remap around each eye: the band between a target's lids maps onto the
     band between the source's lids, and the skin between brow and upper lid (and below the lower
@@ -175,8 +180,11 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, keep, l
     width_t = (tu[..., -1, 0] - tu[..., 0, 0]).abs()[..., None] + 1e-6     # E x 1 x 1
     width_s = (su[..., -1, 0] - su[..., 0, 0]).abs()[..., None] + 1e-6     # E x K x 1
     # landmarks sit a little inside the visible lid edge: when the target closes more than the
-    # source, reach a bit beyond the source lids so no rim of eyeball stays
-    closing = (1.0 - (t_lo - t_up) / (s_lo - s_up).clamp_min(1e-5)).clamp(0.0, 1.0)
+    # source, reach a bit beyond the source lids so no rim of eyeball stays. Gaps as shares of the
+    # eye's width, compared against at least `_CORNER_GAP`: towards the corners both gaps go to
+    # nothing, and their bare ratio read an unmoved eye as closing there (a notch at each corner)
+    gap_s = (s_lo - s_up) / width_s
+    closing = ((gap_s - (t_lo - t_up) / width_t) / gap_s.clamp_min(_CORNER_GAP)).clamp(0.0, 1.0)
     reach = margin * width_s * closing
     s_up = s_up - reach
     s_lo = s_lo + reach
