@@ -15,3 +15,13 @@ def isolated_home(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("AVATARCAM_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="module")
+def tracker():
+    """MediaPipe on still photos, one per test module (starting it costs a second). A module that
+    needs other settings defines its own."""
+    from realtime.tracking import FaceTracker
+    t = FaceTracker(static=True, max_faces=2)
+    yield t
+    t.close()

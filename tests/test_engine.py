@@ -12,17 +12,9 @@ from realtime import synthetic_face as sf
 from realtime.avatar import avatar_from_arrays, norm_to_px
 from realtime.quality import psnr
 from realtime.retarget import RetargetConfig, Retargeter
-from realtime.tracking import FaceTracker
 from tests.media import head_turned, sample_mesh
 
 S = 256
-
-
-@pytest.fixture(scope="module")
-def tracker():
-    t = FaceTracker(static=True, max_faces=2)
-    yield t
-    t.close()
 
 
 def make(tracker, shots):

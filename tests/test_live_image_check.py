@@ -1,17 +1,8 @@
 """Per-photo checks of an avatar set and of the guided capture: a clear reason for every rejection."""
 import numpy as np
-import pytest
 
 from realtime import synthetic_face as sf
 from realtime.live.image_check import ImageCheck, check_image, check_shot, reject_other_people
-from realtime.tracking import FaceTracker
-
-
-@pytest.fixture(scope="module")
-def tracker():
-    t = FaceTracker(static=True, max_faces=2)
-    yield t
-    t.close()
 
 
 def test_what_each_photo_shows_and_why_one_is_rejected(tracker):

@@ -7,17 +7,9 @@ import run
 from realtime import synthetic_face as sf
 from realtime.avatar import detect_single_face
 from realtime.errors import InputError
-from realtime.tracking import FaceTracker
 from tests.media import label_visible, read_frames, write_clip, write_png
 
 FACE = 512      # sf.render's picture; the painted face is about half of it
-
-
-@pytest.fixture(scope="module")
-def tracker():
-    t = FaceTracker(static=True, max_faces=2)
-    yield t
-    t.close()
 
 
 def full_figure(shape, faces):
