@@ -44,7 +44,9 @@ class WarpConfig:
     mls_eps: float = 4e-5      # MLS weight softening (squared normalised units)
     select_sigma: float = 0.07  # neighbourhood of the source-selection attention
     temperature: float = 1.5e-3  # selection softmax temperature (variance units)
-    base_bias: float = 1.0     # stickiness of the base source, avoids flicker between equals
+    base_bias: float = 3.0     # among sources that explain a place equally well the base wins (a blend
+                               # of near-equals is a blur: 4 photos at rest drew a softer face than 1)
+    base_over_null: float = 1.0  # the base's head start against the null key (the mouth's cavity)
     lid_band: float = 0.45     # height of the remap band below the lower lid, in eye widths
     lid_margin: float = 0.06   # how far past the source lid landmarks a closing lid reaches (eye widths)
     brow_keep: float = 0.4     # share of the brow-to-lid skin that moves with the brow, unstretched
@@ -596,19 +598,16 @@ class ImplicitWarpEngine(torch.nn.Module):
         around = patch_uv(P[None], eye_box[:, None])[1]                                # E x G^2
         score = score - c.eye_penalty * around.t() @ mismatch.t()
         others = face[:, 0] * self.win_mask[:, None]
-        if K > 1:
-            penalty = torch.cat([torch.full_like(others, -c.base_bias), 1e4 * (1 - others).expand(-1, K - 1)], 1)
-        else:
-            penalty = torch.full_like(others, -c.base_bias)
-        score = score - penalty
+        if K > 1:   # outside the window only the base is drawn
+            score = score - torch.cat([torch.zeros_like(others), 1e4 * (1 - others).expand(-1, K - 1)], 1)
+        is_base = torch.cat([torch.ones_like(score[:1, :1]), torch.zeros_like(score[:1, 1:])], 1)
         # the null key (the mouth's cavity) only inside the lip line, fading in over the mask's ramp
         # there: a cavity switched on per grid cell would show the grid's staircase
         depth = (2.0 * inside_mouth - 1.0).clamp(0.0, 1.0)
         null = c.null_score - 1e4 * (depth <= 0).float()
-        weights = torch.softmax(torch.cat([score, null], 1), 1)                         # G^2 x (K+1)
-        w_null = weights[:, K:] * depth
-        src_w = weights[:, :K]
-        src_w = src_w + src_w / (src_w.sum(1, keepdim=True) + 1e-6) * (weights[:, K:] - w_null)
+        w_null = torch.softmax(torch.cat([score + c.base_over_null * is_base, null], 1), 1)[:, K:] * depth
+        # the sources share the rest; the base takes ties
+        src_w = torch.softmax(score + c.base_bias * is_base, 1) * (1 - w_null)
         weights = torch.cat([src_w, w_null], 1)
         weights = weights.t().reshape(1, K + 1, G, G)
         # where each location sits in the target mouth, for the null key's value

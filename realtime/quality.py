@@ -24,6 +24,18 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
     return float(structural_similarity(a, b, channel_axis=2, data_range=255))
 
 
+def detail(a: np.ndarray, b: np.ndarray) -> float:
+    """How much fine detail a keeps of b's: mean gradient magnitude of a over b's (grayscale). Below
+    1 is softer than the truth, which PSNR rewards where the alignment is uncertain (a blend of
+    near-equals scores well and looks blurred)."""
+    import cv2
+
+    def grad(img):
+        g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        return float(np.hypot(cv2.Sobel(g, cv2.CV_32F, 1, 0), cv2.Sobel(g, cv2.CV_32F, 0, 1)).mean())
+    return grad(a) / max(grad(b), 1e-6)
+
+
 def landmark_error(lmk_out: np.ndarray, lmk_gt: np.ndarray) -> float:
     """Mean 2D distance over the 478 points, in units of the ground truth's inter-ocular distance."""
     d = np.linalg.norm(lmk_out[:, :2] - lmk_gt[:, :2], axis=1).mean()

@@ -63,7 +63,7 @@ def pick_sources(lmks, k):
 def self_reenactment(clip, frames, lmks, k, size, backend, stride, tracker, embedder):
     """Frames used as sources by any method (K = 4's picks include frame 0) are not measured:
     reproducing a source is trivially exact and would flatter the still baseline most."""
-    rows = dict(psnr=[], ssim=[], lmk=[], ident=[])
+    rows = dict(psnr=[], ssim=[], detail=[], lmk=[], ident=[])
     excluded = set(pick_sources(lmks, 4))
     if k == 0:   # the still baseline: output = first frame
         outputs = (frames[0] for _ in frames)
@@ -81,6 +81,7 @@ def self_reenactment(clip, frames, lmks, k, size, backend, stride, tracker, embe
         a, b = out[y0:y1, x0:x1], frames[i][y0:y1, x0:x1]
         rows["psnr"].append(Q.psnr(a, b))
         rows["ssim"].append(Q.ssim(a, b))
+        rows["detail"].append(Q.detail(a, b))
         ol = out_tracker.detect(out)
         rows["lmk"].append(Q.landmark_error(ol, gt_l) if ol is not None else float("nan"))
         if ol is not None and i % (stride * 4) == 0:
@@ -117,8 +118,8 @@ def run(args) -> int:
     embedder = FaceEmbedder()
     tracker = FaceTracker(static=True, max_faces=2)
     lines = ["## Self-reenactment (sources = frames of the clip, driver = the clip)", "",
-             "| clip | method | PSNR face box (dB) | SSIM | landmark err / IOD | identity dist |",
-             "| --- | --- | --- | --- | --- | --- |"]
+             "| clip | method | PSNR face box (dB) | SSIM | detail | landmark err / IOD | identity dist |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     clips = {}
     for clip in args.driving:
         frames, fps = read_clip(clip, args.max_frames)
@@ -129,7 +130,8 @@ def run(args) -> int:
         name = os.path.basename(clip)
         for k, label in ((0, "still (first frame)"), (1, "K = 1"), (4, "K = 4")):
             r = self_reenactment(name, frames, lmks, k, args.size, args.backend, args.stride, tracker, embedder)
-            lines.append(f"| {name} | {label} | {r['psnr']:.2f} | {r['ssim']:.3f} | {r['lmk']:.3f} | {r['ident']:.3f} |")
+            lines.append(f"| {name} | {label} | {r['psnr']:.2f} | {r['ssim']:.3f} | {r['detail']:.3f} | {r['lmk']:.3f} | "
+                         f"{r['ident']:.3f} |")
             print(lines[-1], flush=True)
     if args.portrait:
         lines += ["", "## Cross-reenactment (portrait driven by a clip)", "",
