@@ -12,6 +12,7 @@ from realtime import synthetic_face as sf
 from realtime.avatar import avatar_from_arrays, norm_to_px
 from realtime.quality import psnr
 from realtime.retarget import RetargetConfig, Retargeter
+from realtime.sample_avatar import sample_images
 from tests.media import head_turned, sample_mesh
 
 S = 256
@@ -48,7 +49,6 @@ def test_more_photos_do_not_soften_an_avatar_at_rest(tracker):
     """Where every photo of the set explains the face equally well, the base photo is drawn, not a
     blend of all four (a blend of near-equals is a blur and doubles every line that the photos do
     not lay exactly on top of each other: 42 dB against the base crop, one photo 50)."""
-    from realtime.sample_avatar import sample_images
     avatar = avatar_from_arrays(sample_images(), S, tracker)
     rgb, lmk = avatar.engine_inputs()
     got = {}
