@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .implicit_warp import Coarse, ImplicitWarpEngine, mouth_interior, patch_uv, soft_kernel, soft_weight
+from .implicit_warp import Coarse, ImplicitWarpEngine, eye_layers, mouth_interior, patch_uv, soft_kernel, soft_weight
 
 WEIGHT_EPS = 1e-3     # a source whose weight stays below this everywhere is not sampled
 
@@ -71,19 +71,34 @@ class CpuComposer:
             out.append((e, (y0, y1, x0, x1), u[None], weight[None, None]))
         return out
 
-    def _flow_rect(self, co: Coarse, k: int, rect, eyes) -> torch.Tensor:
-        """Source k's pixel flow over a window rectangle (2 x h x w), eye patches blended in."""
+    def _flow_rect(self, co: Coarse, k: int, rect, eyes):
+        """Source k's pixel flow over a window rectangle (2 x h x w), eye patches blended in, and
+        per patch the eyeball's fill: (sub-rectangle within rect, its weight, its premultiplied RGB)."""
         y0, y1, x0, x1 = rect
         wf = self._up(self._px(co.flow[k]), rect)[None]
+        fills = []
         for e, (ey0, ey1, ex0, ex1), uv, weight in eyes:
             iy0, iy1, ix0, ix1 = max(y0, ey0), min(y1, ey1), max(x0, ex0), min(x1, ex1)
             if iy1 <= iy0 or ix1 <= ix0:
                 continue
             sub_uv = uv[:, iy0 - ey0:iy1 - ey0, ix0 - ex0:ix1 - ex0]
-            fine = F.grid_sample(self._px(co.eye_flow[k:k + 1, e]), sub_uv, align_corners=True)
+            w = weight[:, :, iy0 - ey0:iy1 - ey0, ix0 - ex0:ix1 - ex0]
+            flow, fill, rgb = eye_layers(F.grid_sample(co.eye_flow[k:k + 1, e], sub_uv, align_corners=True), self.S,
+                                         w, self.engine.src_palette)
             part = wf[:, :, iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
-            part += weight[:, :, iy0 - ey0:iy1 - ey0, ix0 - ex0:ix1 - ex0] * (fine - part)
-        return wf[0]
+            part += w * (self._px(flow) - part)
+            fills.append(((iy0 - y0, iy1 - y0, ix0 - x0, ix1 - x0), fill, rgb))
+        return wf[0], fills
+
+    def _fill(self, img: np.ndarray, fills) -> None:
+        """Paint the eyeball the source hides under its lids (in place; img: h x w x 3 uint8 BGR)."""
+        for (y0, y1, x0, x1), weight, rgb in fills:
+            if float(weight.max()) <= WEIGHT_EPS:
+                continue
+            pre = rgb[0].flip(0).permute(1, 2, 0).numpy() * 255.0
+            part = img[y0:y1, x0:x1]
+            keep = 1.0 - weight[0, 0].numpy()[..., None]
+            part[:] = np.clip(part * keep + pre + 0.5, 0, 255).astype(np.uint8)
 
     def _soften(self, img: np.ndarray, flow: torch.Tensor, k: int, rect, eyes) -> None:
         """Where an eye patch stretches source k's rows, blend in its row-blurred copy (in place).
@@ -122,10 +137,11 @@ class CpuComposer:
         K, lo, n = self.K, self.lo, self.n
         eyes = self._eye_rects(co.eye_box)
         base = self.up_outer @ self._px(co.outer[0]) @ self.up_outer.t()                 # 2 x S x S
-        base[:, lo:lo + n, lo:lo + n] = self._flow_rect(co, 0, (0, n, 0, n), eyes)
+        base[:, lo:lo + n, lo:lo + n], fills = self._flow_rect(co, 0, (0, n, 0, n), eyes)
         out = cv2.remap(self.src_bgr[0], base[0].numpy(), base[1].numpy(), cv2.INTER_LINEAR,
                         borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         self._soften(out[lo:lo + n, lo:lo + n], base[:, lo:lo + n, lo:lo + n], 0, (0, n, 0, n), eyes)
+        self._fill(out[lo:lo + n, lo:lo + n], fills)
         weights = co.weights[0]
         live = [(k, r) for k in range(1, K + 1) if (r := self._live_rect(weights[k])) is not None]
         if not live:
@@ -145,10 +161,11 @@ class CpuComposer:
                 rgb = mouth_interior(self._up(co.mouth[0], rect), self.engine.src_palette, self.engine.config.teeth)
                 img = np.ascontiguousarray((rgb.flip(0).permute(1, 2, 0) * 255.0 + 0.5).clamp(0, 255).to(torch.uint8).numpy())
             else:
-                fl = self._flow_rect(co, k, rect, eyes)
+                fl, fills = self._flow_rect(co, k, rect, eyes)
                 img = cv2.remap(self.src_bgr[k], fl[0].numpy(), fl[1].numpy(), cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_CONSTANT, borderValue=0)
                 self._soften(img, fl, k, rect, eyes)
+                self._fill(img, fills)
             region[y0:y1, x0:x1] = cv2.blendLinear(img, region[y0:y1, x0:x1], wk, prev)
             mass += wu[k]
         return out

@@ -6,7 +6,7 @@ Inputs (all float32, static shapes):
     src_ctrl  K x C x 2         source control points                     | source-side tensors: made by
     src_lmk   K x 478 x 2       source landmarks (mesh and irises)        | ImplicitWarpEngine.set_sources,
     src_mouth K x 1 x G x G     source mouth masks                        |  bound once per avatar set
-    src_palette 3 x 3           teeth, tongue, throat colours            /
+    src_palette 5 x 3           teeth, tongue, throat, iris, eye white   /
 Output:
     frame     1 x 3 x S x S     RGB in [0, 1]
 Because the avatar set is an input and not baked into the weights, one exported model per (K, size)

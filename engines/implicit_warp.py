@@ -57,6 +57,10 @@ class WarpConfig:
     eye_box: tuple = (0.8, 0.6)   # half width / half height of the fine eye patch, in eye widths
     eye_patch: tuple = (24, 18)   # cells of the fine eye patch (x, y)
     gaze_limit: float = 0.3    # largest iris shift, in eye widths
+    ball_margin: float = 0.04  # the target's lids' visible edge beyond their landmarks (eye widths)
+    ball_inset: float = 0.06   # a source's eyeball counts as shown this far inside its lid landmarks
+    ball_from: float = 0.8     # the eye's opening (over the source's) from which the eyeball is drawn rigid
+    wide_open: tuple = (1.0, 1.35)  # target's eye opening over the source's where the whole white starts / is drawn
     mouth_penalty: float = 8.0
     eye_penalty: float = 8.0   # around each eye: a source whose eye is as shut as the target's wins
     eye_shut: tuple = (0.15, 0.4)  # eye opening (share of the set's widest) read as shut / as open
@@ -166,7 +170,8 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, keep, l
     source coords), tgt: 468 x 2, src: K x 468 x 2; upper, lower, brow: E x n index tensors ordered
     by increasing x. gaze: E x K x 2, how far source k's iris sits from where the lid remap alone
     would read it (source coords): inside the eye opening the read position moves by that much, so
-    the avatar's irises follow the driver's. Returns E x K x N x 2.
+    the avatar's irises follow the driver's. Returns E x K x N x 2. Where the eye opens as wide as
+    the source's or wider, the eyeball (`_eyeball`) covers the opening.
     """
     xs = flow[..., 0].transpose(1, 2)                          # E x K x N
     ys = flow[..., 1].transpose(1, 2)
@@ -230,6 +235,80 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, keep, l
     return torch.stack([xs, ys], -1) + g
 
 
+def _eyeball(P, tgt, src, upper, lower, iris_t, iris_s, radius, margin, inset, wide_open, ball_from):
+    """The eyeball behind the lids: a rigid read, not stretched with the lid gap (a driver's
+    wide-open eyes stretched the photo's iris into a tall dark blob with no white above it), and
+    where the read falls outside source k's own lids (white or iris the photo does not show), a
+    fill drawn from the avatar's eye colours.
+
+    P: E x N x 2 target points of each eye's patch; tgt: 468 x 2; src: K x 478 x 2; upper, lower:
+    E x n lid curves by increasing x; iris_t: E x 2, the target irises; iris_s: K x E x 2, the
+    source irises (read at the target's: the avatar looks where the driver looks); radius: K x E,
+    their radii; margin, inset, wide_open: WarpConfig.ball_margin, ball_inset, wide_open. Returns
+    E x K x N x 7: the read position; how far inside the target's lids the point is; how deep the
+    read is in what source k does not show; how far outside the target iris the point is (crop
+    units); the fill's shading (a flat white reads as a sticker: the upper lid shades the eyeball, the
+    corners recede); how much of the white is drawn, not read (0..1): an eye opened well beyond the
+    photo's would show the photo's small, shadowed white inside the new one, lid line and all.
+    """
+    # the eye's own rotation and scale, from its corners (which a blink or a glance leaves in place)
+    dt = (tgt[upper[:, -1]] - tgt[upper[:, 0]])[:, None]                  # E x 1 x 2
+    ds = (src[:, upper[:, -1]] - src[:, upper[:, 0]]).transpose(0, 1)    # E x K x 2
+    n2 = (dt * dt).sum(-1) + 1e-12
+    a = ((ds * dt).sum(-1) / n2)[..., None]                               # E x K x 1
+    b = ((ds[..., 1] * dt[..., 0] - ds[..., 0] * dt[..., 1]) / n2)[..., None]
+    d = P[:, None] - iris_t[:, None, None]                                # E x 1 x N x 2
+    anchor = iris_s.transpose(0, 1)                                       # E x K x 2
+    rx = anchor[..., 0:1] + a * d[..., 0] - b * d[..., 1]                 # E x K x N
+    ry = anchor[..., 1:2] + b * d[..., 0] + a * d[..., 1]
+    rx, ry = rx.clamp(-1.0, 1.0), ry.clamp(-1.0, 1.0)
+    px, py = P[:, None, :, 0], P[:, None, :, 1]                           # E x 1 x N
+    tu, tl = tgt[upper][:, None], tgt[lower][:, None]                     # E x 1 x n x 2
+    t_up = _curve_y(px, tu[..., 0], tu[..., 1])
+    t_lo = _curve_y(px, tl[..., 0], tl[..., 1])
+    width_t = (tu[..., -1, 0] - tu[..., 0, 0]).abs()[..., None] + 1e-6    # E x 1 x 1
+    # the visible lid edge sits a little outside the landmarks, but not beyond the corners
+    edge = margin * width_t * ((t_lo - t_up) / (_CORNER_GAP * width_t)).clamp(0.0, 1.0)
+    inside_t = torch.minimum(py - t_up, t_lo - py)
+    su, sl = (src[:, idx].transpose(0, 1) for idx in (upper, lower))      # E x K x n x 2
+    width_s = (su[..., -1, 0] - su[..., 0, 0]).abs()[..., None] + 1e-6    # E x K x 1
+    inside_s = torch.minimum(ry - _curve_y(rx, su[..., 0], su[..., 1]), _curve_y(rx, sl[..., 0], sl[..., 1]) - ry)
+    scale = (a * a + b * b).sqrt().clamp_min(1e-4)
+    # fill where the read is outside the source's lids or in their shadow (the lash line would be
+    # drawn across the new white), but not nearer the target's lids than it is to the source's: at
+    # rest nothing is filled
+    fill = torch.minimum(inset * width_s, scale * inside_t) - inside_s
+    outside_iris = d.norm(dim=-1) - radius.t()[..., None] / scale
+    xc = (tu[..., 0, 0] + tu[..., -1, 0])[..., None] / 2
+    shade = (1.0 - 0.45 * _smoothstep(1.0 - (py - t_up + edge) / (0.2 * width_t))) * \
+        (1.0 - 0.2 * _smoothstep(1.0 - (t_lo + edge - py) / (0.1 * width_t))) * \
+        (1.0 - 0.25 * _smoothstep(((px - xc).abs() / (0.5 * width_t) - 0.4) / 0.6))
+    ratio = (eye_openings(tgt, upper, lower)[:, None] / eye_openings(src, upper, lower).t().clamp_min(1e-3))[..., None]
+    lo, hi = wide_open
+    wide = _smoothstep((ratio - lo) / (hi - lo)).expand_as(rx)               # E x K x N
+    # a closing eye keeps the lid remap (its lids reach past the source's, no rim of eyeball stays):
+    # from the source's opening down to `ball_from` of it the eyeball's mask shrinks to nothing
+    gone = (1.0 - _smoothstep((ratio - ball_from) / (1.0 - ball_from))) * (0.5 * (t_lo - t_up) + edge)
+    return torch.stack([rx, ry, inside_t + edge - gone, fill, outside_iris, shade.expand_as(rx), wide], -1)
+
+
+def eye_layers(fine: torch.Tensor, size: int, weight: torch.Tensor, palette: torch.Tensor):
+    """An eye patch's channels (Coarse.eye_flow) upsampled to pixels, ... x 9 x h x w, and the patch's
+    blend weight there (... x 1 x h x w) -> the flow to read (... x 2 x h x w: the skin's outside the
+    target's lids, the eyeball's inside, across two pixels), the fill's weight (where the eyeball's read
+    falls outside the source's lids, across two pixels, and the white of an eye opened wide;
+    ... x 1 x h x w) and the fill's colour premultiplied by it (... x 3 x h x w RGB; palette: the
+    engine's src_palette)."""
+    px = size / 2.0
+    ball = (fine[:, 4:5] * (px / 2.0)).clamp(0.0, 1.0)
+    flow = fine[:, 0:2] + ball * (fine[:, 2:4] - fine[:, 0:2])
+    iris = (0.5 - fine[:, 6:7] * px).clamp(0.0, 1.0)
+    hidden = (fine[:, 5:6] * (px / 2.0)).clamp(0.0, 1.0)
+    fill = weight * ball * torch.maximum(hidden, fine[:, 8:9] * (1.0 - iris))
+    white, iris_rgb = palette[4].view(3, 1, 1), palette[3].view(3, 1, 1)
+    return flow, fill, fill * fine[:, 7:8] * (white + iris * (iris_rgb - white))
+
+
 def soft_weight(read_y: torch.Tensor, stretch: tuple) -> torch.Tensor:
     """How much to read the horizontally blurred source (0..1), from where the flow reads (read_y:
     ... x h x w, source pixel rows per target pixel row). A lid closing over a wide-open eye stretches
@@ -263,6 +342,42 @@ def mouth_palette(rgb: torch.Tensor, lmk: torch.Tensor) -> torch.Tensor:
     tongue = (lip * 0.85 + torch.tensor([0.08, 0.03, 0.04], device=rgb.device)).clamp(0.0, 1.0)
     throat = lip * 0.22
     return torch.stack([teeth, tongue, throat])
+
+
+def iris_radii(lmk: torch.Tensor) -> torch.Tensor:
+    """Each iris's radius (... x 478 x 2 -> ... x E): the rim points' mean distance from its centre."""
+    return torch.stack([(lmk[..., ring, :] - lmk[..., centre:centre + 1, :]).norm(dim=-1).mean(-1)
+                        for centre, ring in ((topo.RIGHT_IRIS_CENTER, topo.RIGHT_IRIS_RING),
+                                             (topo.LEFT_IRIS_CENTER, topo.LEFT_IRIS_RING))], -1)
+
+
+def eye_palette(rgb: torch.Tensor, lmk: torch.Tensor, teeth: torch.Tensor) -> torch.Tensor:
+    """Iris and eye-white colours (2 x 3 RGB) of one source with open eyes (rgb: 3 x S x S, lmk:
+    478 x 2), for the eyeball the photo hides under its lids: the iris around its pupil where the lids
+    leave it in view, the white along the middle of the opening clear of the iris. Medians: a lash or
+    a glint is not the colour. A narrow eye's white lies in the lids' shadow: the white is at least as
+    light as a near-white in the light the teeth get (see mouth_palette)."""
+    ang = torch.arange(8, dtype=torch.float32, device=rgb.device) * (torch.pi / 4)
+    ring = torch.stack([ang.cos(), ang.sin()], -1)                             # 8 x 2
+    iris_pts, white_pts = [], []        # lid curves by increasing x, as _curve_y reads them
+    radii = iris_radii(lmk)
+    for e, (centre, upper, lower) in enumerate(((topo.RIGHT_IRIS_CENTER, topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER),
+                                                (topo.LEFT_IRIS_CENTER, topo.LEFT_EYE_UPPER[::-1], topo.LEFT_EYE_LOWER[::-1]))):
+        c, r = lmk[centre], radii[e]
+        pts = c + 0.75 * r * ring
+        up, lo = (_curve_y(pts[:, 0], lmk[idx, 0], lmk[idx, 1]) for idx in (upper, lower))
+        seen = (pts[:, 1] > up + 0.15 * r) & (pts[:, 1] < lo - 0.15 * r)
+        iris_pts.append(pts[seen] if bool(seen.any()) else c[None])
+        mid = (lmk[upper[1:-1]] + lmk[lower[1:-1]]) / 2
+        gap = (lmk[lower[1:-1], 1] - lmk[upper[1:-1], 1])
+        clear = ((mid - c).norm(dim=1) > 1.4 * r) & (gap > 0.5 * r)
+        white_pts.append(mid[clear])
+    sample = lambda pts: F.grid_sample(rgb[None], pts[None, None], align_corners=False)[0, :, 0].t()  # noqa: E731
+    iris = sample(torch.cat(iris_pts)).median(0).values
+    white = torch.cat(white_pts)
+    light = torch.tensor([0.82, 0.80, 0.78], device=rgb.device) * teeth[0] / 0.80
+    white = torch.maximum(sample(white).median(0).values, light) if len(white) else light
+    return torch.stack([iris, white])
 
 
 def mouth_interior(coords: torch.Tensor, palette: torch.Tensor, teeth: tuple) -> torch.Tensor:
@@ -351,7 +466,8 @@ class Coarse(NamedTuple):
     """What the per-location attention decides, before anything is sampled at full resolution."""
     flow: torch.Tensor      # K x 2 x G x G: where each source is read, over the window grid (crop coords)
     weights: torch.Tensor   # 1 x (K+1) x G x G: per-location softmax over the sources and the null key
-    eye_flow: torch.Tensor  # K x E x 2 x ey x ex: fine flows over each target eye's patch
+    eye_flow: torch.Tensor  # K x E x 9 x ey x ex: over each target eye's patch, the skin's fine flow (2)
+                            # and the eyeball's (2), then its masks and shading (5; see _eyeball)
     eye_box: torch.Tensor   # E x 4: patch centre x, y and half width, half height (crop coords)
     outer: torch.Tensor     # 1 x 2 x Go x Go: the base source's flow over the whole crop (rigid falloff)
     mouth: torch.Tensor     # 1 x 3 x G x G: target mouth coordinates (see mouth_interior), for the null key
@@ -403,7 +519,8 @@ class ImplicitWarpEngine(torch.nn.Module):
         self.register_buffer("src_ctrl", torch.zeros(K, len(self._ctrl), 2))
         self.register_buffer("src_lmk", torch.zeros(K, topo.NUM_LANDMARKS, 2))   # mesh + irises
         self.register_buffer("src_mouth", torch.zeros(K, 1, G, G))
-        self.register_buffer("src_palette", torch.zeros(3, 3))    # teeth, tongue, throat (the base's)
+        # teeth, tongue, throat (the base's); iris, eye white (the set's widest-open eyes)
+        self.register_buffer("src_palette", torch.zeros(5, 3))
         idx = lambda *lists: torch.tensor(lists, dtype=torch.long)  # noqa: E731
         for name, ids in (("ctrl", self._ctrl), ("stable", topo.STABLE), ("oval", topo.FACE_OVAL),
                           ("skull", topo.UPPER_OVAL), ("mouth", topo.LIPS_INNER),
@@ -436,7 +553,9 @@ class ImplicitWarpEngine(torch.nn.Module):
         G = grid_cells(c)
         for k in range(K):
             self.src_mouth[k, 0] = soft_polygon_mask(self.grid_pts, lmk[k, self.i_mouth], c.edge_width * 0.5).view(G, G)
-        self.src_palette.copy_(mouth_palette(self.src_rgb[0], lmk[0]))
+        mouth = mouth_palette(self.src_rgb[0], lmk[0])
+        widest = int(eye_openings(lmk, self.i_upper, self.i_lower).mean(1).argmax())
+        self.src_palette.copy_(torch.cat([mouth, eye_palette(self.src_rgb[widest], lmk[widest], mouth[0])]))
 
     # ---- per frame ---------------------------------------------------------------------------
     def forward(self, tgt_lmk: torch.Tensor) -> torch.Tensor:
@@ -446,7 +565,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         """The per-frame graph with the source-side tensors passed in (what ONNX export sees).
 
         tgt_lmk: 478 x 2 (or x 3); src_rgb: K x 3 x S x S; src_ctrl: K x C x 2;
-        src_lmk: K x 478 x 2; src_mouth: K x 1 x G x G; src_palette: 3 x 3.
+        src_lmk: K x 478 x 2; src_mouth: K x 1 x G x G; src_palette: 5 x 3.
         Returns 1 x 3 x S x S RGB in [0, 1].
         """
         return self.compose(self.coarse(tgt_lmk, src_ctrl, src_lmk, src_mouth), src_rgb, src_palette)
@@ -525,7 +644,12 @@ class ImplicitWarpEngine(torch.nn.Module):
         eye_flow = _lid_correction(patches, mls_all[n_grid:n_e].view(E, n_eye, K, 2), tgt_all, src_lmk,
                                    self.i_upper, self.i_lower, self.i_brow, c.lid_band, c.lid_margin, c.brow_keep, c.lash,
                                    c.lid_stretch, gaze)
-        eye_flow = eye_flow.permute(1, 0, 3, 2).reshape(K, E, 2, ey, ex)
+        # the eyeball reads each source's iris at the target's, kept within `gaze_limit` eye widths
+        # of the eye's centre (a glitch must not put the iris on the cheek)
+        iris_in = centre_e + torch.maximum(torch.minimum(iris_t - centre_e, limit[:, 0]), -limit[:, 0])
+        ball = _eyeball(patches, tgt_all, src_lmk, self.i_upper, self.i_lower, iris_in, src_lmk[:, self.i_iris],
+                        iris_radii(src_lmk), c.ball_margin, c.ball_inset, c.wide_open, c.ball_from)
+        eye_flow = torch.cat([eye_flow, ball], -1).permute(1, 0, 3, 2).reshape(K, E, 9, ey, ex)
         P, mls = P_grid, mls_all[:n_grid]
 
         # outside the face: the head's rigid motion, fading to no motion towards the crop border
@@ -641,9 +765,12 @@ class ImplicitWarpEngine(torch.nn.Module):
         base_flow = F.interpolate(co.outer, size=(S, S), mode="bilinear", align_corners=True)
         wf = F.interpolate(co.flow, size=(n, n), mode="bilinear", align_corners=True)   # K x 2 x n x n
         uv, eye_w = self.eye_uv(co.eye_box)
+        fill_w, fill_rgb = 0.0, 0.0         # the eyeball's fill (the patches do not overlap: sums)
         for e in range(uv.shape[0]):
             fine = F.grid_sample(co.eye_flow[:, e], uv[e:e + 1].expand(K, -1, -1, -1), align_corners=True)
-            wf = wf + eye_w[e:e + 1] * (fine - wf)
+            flow, fill, rgb = eye_layers(fine, S, eye_w[e:e + 1], src_palette)
+            wf = wf + eye_w[e:e + 1] * (flow - wf)
+            fill_w, fill_rgb = fill_w + fill, fill_rgb + rgb
         base_flow = base_flow + F.pad(wf[:1] - base_flow[:, :, lo:lo + n, lo:lo + n], pad)
         out = F.grid_sample(src_rgb[:1], base_flow.permute(0, 2, 3, 1), align_corners=False)     # 1 x 3 x S x S
         # inside the eye patches, strongly stretched rows read the row-blurred source
@@ -652,6 +779,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         soft_w = soft_weight(wf[:, 1:2] * (S / 2.0), c.soft_stretch) * eye_w.sum(0, keepdim=True).clamp(max=1.0)
         soft_base = F.grid_sample(soft_rgb[:1], wf[:1].permute(0, 2, 3, 1), align_corners=False)
         out = out + F.pad(soft_w[:1] * (soft_base - out[:, :, lo:lo + n, lo:lo + n]), pad)
+        out = out + F.pad(fill_rgb[:1] - fill_w[:1] * out[:, :, lo:lo + n, lo:lo + n], pad)
         base_win = out[:, :, lo:lo + n, lo:lo + n]
         w_win = F.interpolate(co.weights, size=(n, n), mode="bilinear", align_corners=True)  # 1 x (K+1) x n x n
         inside = mouth_interior(F.interpolate(co.mouth, size=(n, n), mode="bilinear", align_corners=True)[0],
@@ -661,6 +789,7 @@ class ImplicitWarpEngine(torch.nn.Module):
             imgs = F.grid_sample(src_rgb[1:], wf[1:].permute(0, 2, 3, 1), align_corners=False)   # (K-1) x 3 x n x n
             soft = F.grid_sample(soft_rgb[1:], wf[1:].permute(0, 2, 3, 1), align_corners=False)
             imgs = imgs + soft_w[1:] * (soft - imgs)
+            imgs = imgs + fill_rgb[1:] - fill_w[1:] * imgs
             blend = blend + (imgs * w_win[0, 1:K, None]).sum(0, keepdim=True)
         out = out + F.pad(blend - base_win, pad)
         return out.clamp(0.0, 1.0)

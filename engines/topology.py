@@ -44,6 +44,9 @@ LEFT_BROW_UPPER = [300, 293, 334, 296, 336]
 
 RIGHT_IRIS_CENTER = 468
 LEFT_IRIS_CENTER = 473
+# the four points on each iris's rim around its centre (MediaPipe's refined landmarks)
+RIGHT_IRIS_RING = [469, 470, 471, 472]
+LEFT_IRIS_RING = [474, 475, 476, 477]
 
 LIPS_OUTER = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146]
 # what moves within a tenth of a second (a blink, a plosive, a glance): lips, lids and irises

@@ -79,11 +79,16 @@ def render(mouth: float = 0.0, eyes: float = 1.0, yaw: float = 0.0, pitch: float
         ell((ex, ey), (23 * who.eye_size, h + 2), tuple(float(v) * 0.6 for v in skin))   # lid crease
         ell((ex, ey), (22 * who.eye_size, h), (240, 242, 245))
         if eyes > 0.2:
-            r = min(9.5, h)
+            # the eyeball does not shrink with the opening: the lids cover the iris's top and bottom
+            ball = img.copy()
             ix = ex + yaw * 4 + gaze * 10 * who.eye_size
-            cv2.circle(img, (int(ix), int(ey)), int(r), who.iris_bgr, -1, cv2.LINE_AA)
-            cv2.circle(img, (int(ix), int(ey)), int(min(4.5, h)), (15, 15, 20), -1, cv2.LINE_AA)
-            cv2.circle(img, (int(ix + 3), int(ey - 3)), 2, (250, 250, 250), -1, cv2.LINE_AA)
+            cv2.circle(ball, (int(ix), int(ey)), 9, who.iris_bgr, -1, cv2.LINE_AA)
+            cv2.circle(ball, (int(ix), int(ey)), 4, (15, 15, 20), -1, cv2.LINE_AA)
+            cv2.circle(ball, (int(ix + 3), int(ey - 3)), 2, (250, 250, 250), -1, cv2.LINE_AA)
+            opening = np.zeros((H, W), np.float32)
+            cv2.ellipse(opening, (int(round(ex * 16)), int(round(ey * 16))),
+                        (int(round(22 * who.eye_size * 16)), max(1, int(round(h * 16)))), 0, 0, 360, 1.0, -1, cv2.LINE_AA, 4)
+            img += opening[..., None] * (ball - img)
         ell((ex, ey), (23 * who.eye_size, h + 1), (60, 60, 80), 2)                                   # lashes
     nose = np.array([[fx, fy - 10], [fx - 12 + yaw * 8, fy + 38], [fx + 12 + yaw * 8, fy + 38]], np.int32)
     cv2.polylines(img, [nose], False, tuple(float(v) * 0.75 for v in skin), 2, cv2.LINE_AA)

@@ -91,7 +91,7 @@ def test_exported_model_has_named_static_io(ort):
     assert dims == export.input_shapes(CONFIG)                      # static: every dim a fixed number
     assert (dims["tgt_lmk"], dims["src_rgb"], dims["src_lmk"]) == ((478, 2), (2, 3, 256, 256), (2, 478, 2))
     assert all(d > 0 for shape in dims.values() for d in shape)
-    assert dims["src_ctrl"][0] == dims["src_mouth"][0] == 2 and dims["src_palette"] == (3, 3)
+    assert dims["src_ctrl"][0] == dims["src_mouth"][0] == 2 and dims["src_palette"] == (5, 3)
     assert [o.name for o in model.graph.output] == ["frame"]
     assert max(op.version for op in model.opset_import if op.domain in ("", "ai.onnx")) >= 16
     assert any(node.op_type == "GridSample" for node in model.graph.node)

@@ -173,7 +173,7 @@ def test_brows_pulled_onto_the_lids_never_read_outside_the_photo(tracker, brow_o
     for brow, upper in ((topo.RIGHT_BROW_LOWER, topo.RIGHT_EYE_UPPER), (topo.LEFT_BROW_LOWER, topo.LEFT_EYE_UPPER)):
         tgt[brow, 1] = tgt[upper, 1].min() + brow_offset * 2
     co = pred.engine.coarse(torch.from_numpy(tgt).float())
-    assert co.eye_flow.abs().max() <= 1.0, "the eye patch reads outside the source photo"
+    assert co.eye_flow[:, :, :4].abs().max() <= 1.0, "the eye patch reads outside the source photo"
     out = pred.render_bgr(tgt).astype(np.float32)
     base = avatar.crops_bgr[0].astype(np.float32)
     lm = norm_to_px(avatar.lmk_norm[0], S)
@@ -212,6 +212,34 @@ def _eye_region_psnr(tracker, avatar, out, truth):
     x1, y1 = px.max(0).astype(int) + 4
     y1 += (y1 - y0) // 2                                    # down past the lower lids
     return psnr(out[y0:y1, x0:x1], truth_crop[y0:y1, x0:x1])
+
+
+def _iris_box(crop, lmk_px, eye):
+    """Height over width of the (blue) iris inside one eye of a crop of the sample face, and its area
+    in pixels. The iris is the only blue there: the lid line, skin and pupil are not."""
+    (x0, y0), (x1, y1) = lmk_px[eye].min(0).astype(int) - 7, lmk_px[eye].max(0).astype(int) + 8
+    bgr = crop[y0:y1, x0:x1].astype(int)
+    ys, xs = np.nonzero(bgr[..., 0] - bgr[..., 2] > 25)
+    return (np.ptp(ys) + 1) / (np.ptp(xs) + 1), len(ys)
+
+
+def test_eyes_opened_wider_than_the_photo_keep_a_round_iris(tracker):
+    """A photo with narrow eyes (the lids cover the iris's top and bottom) driven to open them wide:
+    the iris stays round, at its size, with white around it, as in a photo of the same eyes opened
+    (before, the lid remap stretched the iris into a tall blob: 1.3-1.4 times as tall as wide)."""
+    narrow = avatar_from_arrays([("narrow", sf.render(who=sf.SAMPLE, eyes=0.55))], S, tracker)
+    wide = avatar_from_arrays([("wide", sf.render(who=sf.SAMPLE, eyes=1.0))], S, tracker)
+    pred = TorchPredictor(WarpConfig(size=S, num_sources=1))
+    pred.set_sources(*narrow.engine_inputs())
+    out = pred.render_bgr(wide.lmk_norm[0])           # the wide photo's landmarks in (nearly) the same crop
+    px = norm_to_px(wide.lmk_norm[0], S)
+    for eye in (topo.RIGHT_EYE, topo.LEFT_EYE):
+        (shape, area), (_, truth_area) = _iris_box(out, px, eye), _iris_box(wide.crops_bgr[0], px, eye)
+        assert 0.85 <= shape <= 1.15, f"the iris is {shape:.2f} times as tall as wide"
+        assert 0.65 * truth_area <= area <= 1.25 * truth_area, f"iris area {area} px, in the photo {truth_area}"
+    # the white the photo hides is drawn in the photo's own whites and iris colours, not its skin
+    palette = pred.engine.src_palette
+    assert palette[4].min() > 0.75 and palette[3][2] > palette[3][0] + 0.15, palette
 
 
 def test_a_source_with_shut_eyes_supplies_the_blink(tracker):
