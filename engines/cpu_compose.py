@@ -56,19 +56,31 @@ class CpuComposer:
         """Normalised crop coordinates -> pixel coordinates (pixel centres at integers)."""
         return flow * (self.S / 2.0) + (self.S / 2.0 - 0.5)
 
-    def _eye_rects(self, eye_box: torch.Tensor):
-        """Per eye, the window-pixel rectangle its patch covers, the patch coordinates there and the
-        patch's blend weight (the weight is zero outside the rectangle)."""
+    def _eye_rects(self, co: Coarse):
+        """Per eye, the window-pixel rectangle its patch covers, the patch coordinates there, the
+        patch's blend weight (the weight is zero outside the rectangle) and the rectangle within it
+        where any source's eyeball shows (None: nowhere; the opening is a fifth of the patch)."""
         eng, n = self.engine, self.n
         out = []
-        for e, (cx, cy, hx, hy) in enumerate(eye_box.tolist()):
+        for e, (cx, cy, hx, hy) in enumerate(co.eye_box.tolist()):
             to_px = lambda v: (v / eng.win_half + 1.0) * (n - 1) / 2.0  # noqa: E731
             y0, y1 = max(0, int(to_px(cy - hy))), min(n, int(to_px(cy + hy)) + 2)
             x0, x1 = max(0, int(to_px(cx - hx))), min(n, int(to_px(cx + hx)) + 2)
             if y1 <= y0 or x1 <= x0:
                 continue
-            u, weight = patch_uv(eng.up_win[0, y0:y1, x0:x1] * eng.win_half, eye_box[e])
-            out.append((e, (y0, y1, x0, x1), u[None], weight[None, None]))
+            u, weight = patch_uv(eng.up_win[0, y0:y1, x0:x1] * eng.win_half, co.eye_box[e])
+            ball = None
+            shown = co.eye_flow[:, e, 4].amax(0) > 0                             # ey x ex cells
+            if bool(shown.any()):
+                ey, ex = shown.shape
+                rows, cols = torch.nonzero(shown.any(1)).flatten(), torch.nonzero(shown.any(0)).flatten()
+                cell = lambda i, m: -1.0 + 2.0 * i / (m - 1)  # noqa: E731  (one cell's margin each side)
+                by0 = max(y0, int(to_px(cy + hy * cell(int(rows[0]) - 1, ey))))
+                by1 = min(y1, int(to_px(cy + hy * cell(int(rows[-1]) + 1, ey))) + 2)
+                bx0 = max(x0, int(to_px(cx + hx * cell(int(cols[0]) - 1, ex))))
+                bx1 = min(x1, int(to_px(cx + hx * cell(int(cols[-1]) + 1, ex))) + 2)
+                ball = (by0, by1, bx0, bx1) if by1 > by0 and bx1 > bx0 else None
+            out.append((e, (y0, y1, x0, x1), u[None], weight[None, None], ball))
         return out
 
     def _flow_rect(self, co: Coarse, k: int, rect, eyes):
@@ -77,17 +89,26 @@ class CpuComposer:
         y0, y1, x0, x1 = rect
         wf = self._up(self._px(co.flow[k]), rect)[None]
         fills = []
-        for e, (ey0, ey1, ex0, ex1), uv, weight in eyes:
+        for e, (ey0, ey1, ex0, ex1), uv, weight, ball in eyes:
             iy0, iy1, ix0, ix1 = max(y0, ey0), min(y1, ey1), max(x0, ex0), min(x1, ex1)
             if iy1 <= iy0 or ix1 <= ix0:
                 continue
             sub_uv = uv[:, iy0 - ey0:iy1 - ey0, ix0 - ex0:ix1 - ex0]
             w = weight[:, :, iy0 - ey0:iy1 - ey0, ix0 - ex0:ix1 - ex0]
-            flow, fill, rgb = eye_layers(F.grid_sample(co.eye_flow[k:k + 1, e], sub_uv, align_corners=True), self.S,
-                                         w, self.engine.src_palette)
+            skin = F.grid_sample(co.eye_flow[k:k + 1, e, :2], sub_uv, align_corners=True)
             part = wf[:, :, iy0 - y0:iy1 - y0, ix0 - x0:ix1 - x0]
-            part += w * (self._px(flow) - part)
-            fills.append(((iy0 - y0, iy1 - y0, ix0 - x0, ix1 - x0), fill, rgb))
+            part += w * (self._px(skin) - part)
+            if ball is None:
+                continue
+            by0, by1, bx0, bx1 = max(iy0, ball[0]), min(iy1, ball[1]), max(ix0, ball[2]), min(ix1, ball[3])
+            if by1 <= by0 or bx1 <= bx0:
+                continue
+            # the eyeball, only where it can show: what it changes from the skin's flow, and its fill
+            fine = F.grid_sample(co.eye_flow[k:k + 1, e], uv[:, by0 - ey0:by1 - ey0, bx0 - ex0:bx1 - ex0], align_corners=True)
+            bw = weight[:, :, by0 - ey0:by1 - ey0, bx0 - ex0:bx1 - ex0]
+            flow, fill, rgb = eye_layers(fine, self.S, bw, self.engine.src_palette)
+            wf[:, :, by0 - y0:by1 - y0, bx0 - x0:bx1 - x0] += bw * (flow - fine[:, :2]) * (self.S / 2.0)
+            fills.append(((by0 - y0, by1 - y0, bx0 - x0, bx1 - x0), fill, rgb))
         return wf[0], fills
 
     def _fill(self, img: np.ndarray, fills) -> None:
@@ -104,7 +125,7 @@ class CpuComposer:
         """Where an eye patch stretches source k's rows, blend in its row-blurred copy (in place).
         img: h x w x 3 uint8 sampled at flow (2 x h x w pixels) over window rectangle rect."""
         y0, y1, x0, x1 = rect
-        for e, (ey0, ey1, ex0, ex1), uv, weight in eyes:
+        for e, (ey0, ey1, ex0, ex1), uv, weight, _ in eyes:
             iy0, iy1, ix0, ix1 = max(y0, ey0), min(y1, ey1), max(x0, ex0), min(x1, ex1)
             if iy1 - iy0 < 3 or ix1 <= ix0:
                 continue
@@ -135,7 +156,7 @@ class CpuComposer:
     def __call__(self, co: Coarse) -> np.ndarray:
         """Coarse attention results -> S x S x 3 uint8 BGR crop."""
         K, lo, n = self.K, self.lo, self.n
-        eyes = self._eye_rects(co.eye_box)
+        eyes = self._eye_rects(co)
         base = self.up_outer @ self._px(co.outer[0]) @ self.up_outer.t()                 # 2 x S x S
         base[:, lo:lo + n, lo:lo + n], fills = self._flow_rect(co, 0, (0, n, 0, n), eyes)
         out = cv2.remap(self.src_bgr[0], base[0].numpy(), base[1].numpy(), cv2.INTER_LINEAR,
