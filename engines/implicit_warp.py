@@ -235,7 +235,7 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, keep, l
     return torch.stack([xs, ys], -1) + g
 
 
-def _eyeball(P, tgt, src, upper, lower, iris_t, iris_s, radius, margin, inset, wide_open, ball_from):
+def _eyeball(P, tgt, src, upper, lower, iris_t, iris_s, radius, ratio, margin, inset, wide_open, ball_from):
     """The eyeball behind the lids: a rigid read, not stretched with the lid gap (a driver's
     wide-open eyes stretched the photo's iris into a tall dark blob with no white above it), and
     where the read falls outside source k's own lids (white or iris the photo does not show), a
@@ -244,7 +244,7 @@ def _eyeball(P, tgt, src, upper, lower, iris_t, iris_s, radius, margin, inset, w
     P: E x N x 2 target points of each eye's patch; tgt: 468 x 2; src: K x 478 x 2; upper, lower:
     E x n lid curves by increasing x; iris_t: E x 2, the target irises; iris_s: K x E x 2, the
     source irises (read at the target's: the avatar looks where the driver looks); radius: K x E,
-    their radii; margin, inset, wide_open: WarpConfig.ball_margin, ball_inset, wide_open. Returns
+    their radii; ratio: E x K, the target eye's opening over source k's (see eye_openings); margin, inset, wide_open: WarpConfig.ball_margin, ball_inset, wide_open. Returns
     E x K x N x 7: the read position; how far inside the target's lids the point is; how deep the
     read is in what source k does not show; how far outside the target iris the point is (crop
     units); the fill's shading (a flat white reads as a sticker: the upper lid shades the eyeball, the
@@ -283,7 +283,7 @@ def _eyeball(P, tgt, src, upper, lower, iris_t, iris_s, radius, margin, inset, w
     shade = (1.0 - 0.45 * _smoothstep(1.0 - (py - t_up + edge) / (0.2 * width_t))) * \
         (1.0 - 0.2 * _smoothstep(1.0 - (t_lo + edge - py) / (0.1 * width_t))) * \
         (1.0 - 0.25 * _smoothstep(((px - xc).abs() / (0.5 * width_t) - 0.4) / 0.6))
-    ratio = (eye_openings(tgt, upper, lower)[:, None] / eye_openings(src, upper, lower).t().clamp_min(1e-3))[..., None]
+    ratio = ratio[..., None]                                              # E x K x 1
     lo, hi = wide_open
     wide = _smoothstep((ratio - lo) / (hi - lo)).expand_as(rx)               # E x K x N
     # a closing eye keeps the lid remap (its lids reach past the source's, no rim of eyeball stays):
@@ -351,25 +351,25 @@ def iris_radii(lmk: torch.Tensor) -> torch.Tensor:
                                              (topo.LEFT_IRIS_CENTER, topo.LEFT_IRIS_RING))], -1)
 
 
-def eye_palette(rgb: torch.Tensor, lmk: torch.Tensor, teeth: torch.Tensor) -> torch.Tensor:
+def eye_palette(rgb: torch.Tensor, lmk: torch.Tensor, teeth: torch.Tensor, upper: torch.Tensor,
+                lower: torch.Tensor) -> torch.Tensor:
     """Iris and eye-white colours (2 x 3 RGB) of one source with open eyes (rgb: 3 x S x S, lmk:
-    478 x 2), for the eyeball the photo hides under its lids: the iris around its pupil where the lids
+    478 x 2; upper, lower: E x n lid curves by increasing x, right eye first), for the eyeball the photo hides under its lids: the iris around its pupil where the lids
     leave it in view, the white along the middle of the opening clear of the iris. Medians: a lash or
     a glint is not the colour. A narrow eye's white lies in the lids' shadow: the white is at least as
     light as a near-white in the light the teeth get (see mouth_palette)."""
     ang = torch.arange(8, dtype=torch.float32, device=rgb.device) * (torch.pi / 4)
     ring = torch.stack([ang.cos(), ang.sin()], -1)                             # 8 x 2
-    iris_pts, white_pts = [], []        # lid curves by increasing x, as _curve_y reads them
+    iris_pts, white_pts = [], []
     radii = iris_radii(lmk)
-    for e, (centre, upper, lower) in enumerate(((topo.RIGHT_IRIS_CENTER, topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER),
-                                                (topo.LEFT_IRIS_CENTER, topo.LEFT_EYE_UPPER[::-1], topo.LEFT_EYE_LOWER[::-1]))):
-        c, r = lmk[centre], radii[e]
+    for e, centre in enumerate((topo.RIGHT_IRIS_CENTER, topo.LEFT_IRIS_CENTER)):
+        c, r, up_e, lo_e = lmk[centre], radii[e], upper[e], lower[e]
         pts = c + 0.75 * r * ring
-        up, lo = (_curve_y(pts[:, 0], lmk[idx, 0], lmk[idx, 1]) for idx in (upper, lower))
+        up, lo = (_curve_y(pts[:, 0], lmk[idx, 0], lmk[idx, 1]) for idx in (up_e, lo_e))
         seen = (pts[:, 1] > up + 0.15 * r) & (pts[:, 1] < lo - 0.15 * r)
         iris_pts.append(pts[seen] if bool(seen.any()) else c[None])
-        mid = (lmk[upper[1:-1]] + lmk[lower[1:-1]]) / 2
-        gap = (lmk[lower[1:-1], 1] - lmk[upper[1:-1], 1])
+        mid = (lmk[up_e[1:-1]] + lmk[lo_e[1:-1]]) / 2
+        gap = (lmk[lo_e[1:-1], 1] - lmk[up_e[1:-1], 1])
         clear = ((mid - c).norm(dim=1) > 1.4 * r) & (gap > 0.5 * r)
         white_pts.append(mid[clear])
     sample = lambda pts: F.grid_sample(rgb[None], pts[None, None], align_corners=False)[0, :, 0].t()  # noqa: E731
@@ -555,7 +555,7 @@ class ImplicitWarpEngine(torch.nn.Module):
             self.src_mouth[k, 0] = soft_polygon_mask(self.grid_pts, lmk[k, self.i_mouth], c.edge_width * 0.5).view(G, G)
         mouth = mouth_palette(self.src_rgb[0], lmk[0])
         widest = int(eye_openings(lmk, self.i_upper, self.i_lower).mean(1).argmax())
-        self.src_palette.copy_(torch.cat([mouth, eye_palette(self.src_rgb[widest], lmk[widest], mouth[0])]))
+        self.src_palette.copy_(torch.cat([mouth, eye_palette(self.src_rgb[widest], lmk[widest], mouth[0], self.i_upper, self.i_lower)]))
 
     # ---- per frame ---------------------------------------------------------------------------
     def forward(self, tgt_lmk: torch.Tensor) -> torch.Tensor:
@@ -647,8 +647,13 @@ class ImplicitWarpEngine(torch.nn.Module):
         # the eyeball reads each source's iris at the target's, kept within `gaze_limit` eye widths
         # of the eye's centre (a glitch must not put the iris on the cheek)
         iris_in = centre_e + torch.maximum(torch.minimum(iris_t - centre_e, limit[:, 0]), -limit[:, 0])
+        # each eye's opening (lid gap over width), in every source and in the target: the eyeball and
+        # the eye key below both weigh them
+        opening = eye_openings(src_lmk, self.i_upper, self.i_lower)                     # K x E
+        opening_t = eye_openings(tgt_all, self.i_upper, self.i_lower)                   # E
         ball = _eyeball(patches, tgt_all, src_lmk, self.i_upper, self.i_lower, iris_in, src_lmk[:, self.i_iris],
-                        iris_radii(src_lmk), c.ball_margin, c.ball_inset, c.wide_open, c.ball_from)
+                        iris_radii(src_lmk), opening_t[:, None] / opening.t().clamp_min(1e-3),
+                        c.ball_margin, c.ball_inset, c.wide_open, c.ball_from)
         eye_flow = torch.cat([eye_flow, ball], -1).permute(1, 0, 3, 2).reshape(K, E, 9, ey, ex)
         P, mls = P_grid, mls_all[:n_grid]
 
@@ -713,11 +718,10 @@ class ImplicitWarpEngine(torch.nn.Module):
         # around each eye, a source whose eye is as shut (or as open) as the target's: a blink is
         # read from an eyes-closed photo of the set, not squeezed out of an open eye (a thin strip
         # of eyeball); the local variance above barely tells them apart (a few lid points)
-        opening = eye_openings(src_lmk, self.i_upper, self.i_lower)                     # K x E
         widest = opening.amax(0).clamp_min(1e-4)
         lo, hi = c.eye_shut
         open_src = _smoothstep((opening / widest - lo) / (hi - lo))                     # 0 shut .. 1 open
-        open_tgt = _smoothstep((eye_openings(tgt_all, self.i_upper, self.i_lower) / widest - lo) / (hi - lo))
+        open_tgt = _smoothstep((opening_t / widest - lo) / (hi - lo))
         mismatch = (open_tgt[None] - open_src) ** 2                                     # K x E
         around = patch_uv(P[None], eye_box[:, None])[1]                                # E x G^2
         score = score - c.eye_penalty * around.t() @ mismatch.t()

@@ -44,8 +44,8 @@ def render(mouth: float = 0.0, eyes: float = 1.0, yaw: float = 0.0, pitch: float
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
     img[:] = np.stack([140 + 50 * yy / H, 150 + 25 * xx / W, 110 + 30 * yy / H], -1)
 
-    def ell(c, ax, col, th=-1, ang=0.0, span=(0, 360)):
-        cv2.ellipse(img, (int(round(c[0] * 16)), int(round(c[1] * 16))),
+    def ell(c, ax, col, th=-1, ang=0.0, span=(0, 360), on=None):
+        cv2.ellipse(img if on is None else on, (int(round(c[0] * 16)), int(round(c[1] * 16))),
                     (max(1, int(round(ax[0] * 16))), max(1, int(round(ax[1] * 16)))),
                     ang, span[0], span[1], col, th, cv2.LINE_AA, 4)
 
@@ -86,8 +86,7 @@ def render(mouth: float = 0.0, eyes: float = 1.0, yaw: float = 0.0, pitch: float
             cv2.circle(ball, (int(ix), int(ey)), 4, (15, 15, 20), -1, cv2.LINE_AA)
             cv2.circle(ball, (int(ix + 3), int(ey - 3)), 2, (250, 250, 250), -1, cv2.LINE_AA)
             opening = np.zeros((H, W), np.float32)
-            cv2.ellipse(opening, (int(round(ex * 16)), int(round(ey * 16))),
-                        (int(round(22 * who.eye_size * 16)), max(1, int(round(h * 16)))), 0, 0, 360, 1.0, -1, cv2.LINE_AA, 4)
+            ell((ex, ey), (22 * who.eye_size, h), 1.0, on=opening)
             img += opening[..., None] * (ball - img)
         ell((ex, ey), (23 * who.eye_size, h + 1), (60, 60, 80), 2)                                   # lashes
     nose = np.array([[fx, fy - 10], [fx - 12 + yaw * 8, fy + 38], [fx + 12 + yaw * 8, fy + 38]], np.int32)
