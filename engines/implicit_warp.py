@@ -517,14 +517,19 @@ class ImplicitWarpEngine(torch.nn.Module):
         self.register_buffer("win_mask", ring.reshape(-1))
         # Source-side state (filled by set_sources)
         self.register_buffer("src_rgb", torch.zeros(K, 3, S, S))
-        self._ctrl = topo.CONTROL
-        self.register_buffer("src_ctrl", torch.zeros(K, len(self._ctrl), 2))
+        # control points: the CONTROL landmarks, then the midpoints between neighbouring lip points
+        # (see ctrl_points)
+        pairs = [(i, i) for i in topo.CONTROL] + [(lip[j], lip[(j + 1) % len(lip)])
+                                                 for lip in (topo.LIPS_OUTER, topo.LIPS_INNER) for j in range(len(lip))]
+        self.register_buffer("i_ctrl_a", torch.tensor([a for a, _ in pairs]), persistent=False)
+        self.register_buffer("i_ctrl_b", torch.tensor([b for _, b in pairs]), persistent=False)
+        self.register_buffer("src_ctrl", torch.zeros(K, len(pairs), 2))
         self.register_buffer("src_lmk", torch.zeros(K, topo.NUM_LANDMARKS, 2))   # mesh + irises
         self.register_buffer("src_mouth", torch.zeros(K, 1, G, G))
         # teeth, tongue, throat (the base's); iris, eye white (the set's widest-open eyes)
         self.register_buffer("src_palette", torch.zeros(5, 3))
         idx = lambda *lists: torch.tensor(lists, dtype=torch.long)  # noqa: E731
-        for name, ids in (("ctrl", self._ctrl), ("stable", topo.STABLE), ("oval", topo.FACE_OVAL),
+        for name, ids in (("stable", topo.STABLE), ("oval", topo.FACE_OVAL),
                           ("skull", topo.UPPER_OVAL), ("mouth", topo.LIPS_INNER),
                          ("lip_up", topo.LIPS_INNER_UPPER), ("lip_lo", topo.LIPS_INNER_LOWER)):
             self.register_buffer(f"i_{name}", idx(ids)[0], persistent=False)
@@ -551,13 +556,19 @@ class ImplicitWarpEngine(torch.nn.Module):
         lmk = lmk_kn2[:, :, :2].float().to(self.src_lmk.device)
         self.src_rgb.copy_(rgb_kchw.float())
         self.src_lmk.copy_(lmk)
-        self.src_ctrl.copy_(lmk[:, self.i_ctrl])
+        self.src_ctrl.copy_(self.ctrl_points(lmk))
         G = grid_cells(c)
         for k in range(K):
             self.src_mouth[k, 0] = soft_polygon_mask(self.grid_pts, lmk[k, self.i_mouth], c.edge_width * 0.5).view(G, G)
         mouth = mouth_palette(self.src_rgb[0], lmk[0])
         widest = int(eye_openings(lmk, self.i_upper, self.i_lower).mean(1).argmax())
         self.src_palette.copy_(torch.cat([mouth, eye_palette(self.src_rgb[widest], lmk[widest], mouth[0], self.i_upper, self.i_lower)]))
+
+    def ctrl_points(self, lmk: torch.Tensor) -> torch.Tensor:
+        """... x N x 2 landmarks -> ... x C x 2 control points. Between the lips' points too: a mouth
+        opened wide stretches the lips several times, and the flow sagged between their points
+        (scalloped lip edges)."""
+        return (lmk[..., self.i_ctrl_a, :] + lmk[..., self.i_ctrl_b, :]) * 0.5
 
     # ---- per frame ---------------------------------------------------------------------------
     def forward(self, tgt_lmk: torch.Tensor) -> torch.Tensor:
@@ -585,7 +596,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         src_mouth = self.src_mouth if src_mouth is None else src_mouth
         K, G = c.num_sources, grid_cells(c)
         tgt_all = tgt_lmk[: topo.NUM_MESH, :2].float()
-        tgt = tgt_all[self.i_ctrl]                             # C x 2 control points
+        tgt = self.ctrl_points(tgt_all)                        # C x 2 control points
         P_grid = self.grid_pts                                 # G^2 x 2
         # the face region (MLS flow inside, the head's rigid motion outside), on the half grid
         oval = tgt_all[self.i_oval]
