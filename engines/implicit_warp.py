@@ -62,6 +62,7 @@ class WarpConfig:
     ball_from: float = 0.8     # the eye's opening (over the source's) from which the eyeball is drawn rigid
     wide_open: tuple = (1.0, 1.35)  # target's eye opening over the source's where the whole white starts / is drawn
     mouth_penalty: float = 8.0
+    mouth_stretch: tuple = (2.0, 3.5)  # vertical stretch of a source's mouth where the drawn interior starts / takes over
     eye_penalty: float = 8.0   # around each eye: a source whose eye is as shut as the target's wins
     eye_shut: tuple = (0.15, 0.4)  # eye opening (share of the set's widest) read as shut / as open
     null_score: float = -3.0
@@ -728,6 +729,16 @@ class ImplicitWarpEngine(torch.nn.Module):
                 0, m_rows, soft_polygon_mask(P[m_rows], lips, c.edge_width * 0.5)[:, None])
         src_mouth = F.grid_sample(src_mouth, flow_k / self.win_half, align_corners=True).view(K, -1).t()
         score = score - c.mouth_penalty * (inside_mouth * (1 - src_mouth) + 0.5 * (1 - inside_mouth) * src_mouth)
+        # a source whose lips are only parted (a smile's teeth, a painting's dark slit) does show a
+        # mouth there, but a wide-open target stretches that strip many times into vertical streaks:
+        # where its rows are stretched past `mouth_stretch`, the drawn interior (the null key) wins
+        rows_y = flow_k[..., 1]                                                        # K x G x G
+        step = 2.0 * (self.win_half - 1.0 / c.size) / (G - 1)
+        dy = torch.cat([rows_y[:, 1:2] - rows_y[:, 0:1], (rows_y[:, 2:] - rows_y[:, :-2]) / 2,
+                        rows_y[:, -1:] - rows_y[:, -2:-1]], 1) / step
+        lo_s, hi_s = c.mouth_stretch
+        stretched = _smoothstep((torch.reciprocal(dy.abs().clamp_min(1e-3)) - lo_s) / (hi_s - lo_s))
+        score = score - c.mouth_penalty * inside_mouth * src_mouth * stretched.reshape(K, -1).t()
         # around each eye, a source whose eye is as shut (or as open) as the target's: a blink is
         # read from an eyes-closed photo of the set, not squeezed out of an open eye (a thin strip
         # of eyeball); the local variance above barely tells them apart (a few lid points)

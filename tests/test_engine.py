@@ -126,6 +126,29 @@ def test_an_opened_mouth_shows_teeth_under_the_upper_lip_and_a_dark_throat(track
     assert teeth > 120 and throat < 60 and teeth - throat > 80, (teeth, throat)
 
 
+@pytest.mark.parametrize("parted", [0.15, 0.25])
+def test_a_photo_with_parted_lips_opened_wide_shows_a_mouth_not_stretched_teeth(tracker, parted):
+    """A photo whose lips are only parted (its teeth showing in a slit) does show a mouth, but opened
+    wide by the driver that slit was stretched several times: a tall grey-white smear of teeth filled
+    the whole opening (the throat's rows read 177-190 of 255). Stretched that far, the drawn interior
+    takes over: teeth under the upper lip, a dark throat below them."""
+    avatar, pred = make(tracker, [("parted", {"mouth": parted})])
+    rt = Retargeter(avatar.lmk_norm[0])
+    rt.calibrate(tracker.detect(sf.render(who=sf.OTHER)))
+    tgt = rt(tracker.detect(sf.render(who=sf.OTHER, mouth=1.0)))
+    photo = norm_to_px(avatar.lmk_norm[0], S)
+    lm = norm_to_px(tgt, S)
+    height = np.linalg.norm(lm[10, :2] - lm[152, :2])
+    top, bottom = lm[13, 1], lm[14, 1]
+    assert photo[14, 1] - photo[13, 1] > 0.02 * height          # the photo's lips are apart
+    assert bottom - top > 2.5 * (photo[14, 1] - photo[13, 1])    # and the target opens them far wider
+    luma = cv2.cvtColor(pred.render_bgr(tgt), cv2.COLOR_BGR2GRAY).astype(np.float32)
+    column = luma[:, int(round((lm[13, 0] + lm[14, 0]) / 2)) - 2:][:, :5].mean(1)
+    rows = lambda a, b: column[int(top + a * height):int(top + b * height) + 1]  # noqa: E731
+    teeth, throat = rows(0.015, 0.05).max(), rows(0.06, 0.09).min()
+    assert teeth > 120 and throat < 60, (teeth, throat)
+
+
 def test_pursed_lips_open_onto_a_dark_mouth_not_teeth(tracker):
     """An "oo": the lips pushed forward and together hide the teeth and tongue, so the opening is dark
     (teeth filling a small round opening read as a closed mouth)."""
