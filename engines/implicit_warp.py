@@ -313,10 +313,12 @@ def eye_layers(fine: torch.Tensor, size: int, weight: torch.Tensor, palette: tor
 
 
 def soft_weight(read_y: torch.Tensor, stretch: tuple) -> torch.Tensor:
-    """How much to read the horizontally blurred source (0..1), from where the flow reads (read_y:
-    ... x h x w, source pixel rows per target pixel row). A lid closing over a wide-open eye stretches
-    a thin strip of skin many times: the photo's fine texture (pores, a painting's crackle) becomes
-    vertical streaks; blurred along the rows first, the same strip reads as smooth skin."""
+    """How far the flow stretches the source's rows, 0..1: 0 up to `stretch[0]` times, 1 from
+    `stretch[1]` (read_y: ... x h x w, where the flow reads, in source rows where the target's rows
+    are 1 apart). Where to read the horizontally blurred source: a lid closing over a wide-open eye
+    stretches a thin strip of skin many times, the photo's fine texture (pores, a painting's
+    crackle) becomes vertical streaks; blurred along the rows first, the same strip reads as smooth
+    skin. And where a source's mouth gives way to the drawn interior (WarpConfig.mouth_stretch)."""
     y = read_y
     d = torch.cat([y[..., 1:2, :] - y[..., 0:1, :], (y[..., 2:, :] - y[..., :-2, :]) / 2,
                    y[..., -1:, :] - y[..., -2:-1, :]], -2)
@@ -732,12 +734,8 @@ class ImplicitWarpEngine(torch.nn.Module):
         # a source whose lips are only parted (a smile's teeth, a painting's dark slit) does show a
         # mouth there, but a wide-open target stretches that strip many times into vertical streaks:
         # where its rows are stretched past `mouth_stretch`, the drawn interior (the null key) wins
-        rows_y = flow_k[..., 1]                                                        # K x G x G
-        step = 2.0 * (self.win_half - 1.0 / c.size) / (G - 1)
-        dy = torch.cat([rows_y[:, 1:2] - rows_y[:, 0:1], (rows_y[:, 2:] - rows_y[:, :-2]) / 2,
-                        rows_y[:, -1:] - rows_y[:, -2:-1]], 1) / step
-        lo_s, hi_s = c.mouth_stretch
-        stretched = _smoothstep((torch.reciprocal(dy.abs().clamp_min(1e-3)) - lo_s) / (hi_s - lo_s))
+        step = 2.0 * (self.win_half - 1.0 / c.size) / (G - 1)                        # the grid's row spacing
+        stretched = soft_weight(flow_k[..., 1] / step, c.mouth_stretch)                 # K x G x G
         score = score - c.mouth_penalty * inside_mouth * src_mouth * stretched.reshape(K, -1).t()
         # around each eye, a source whose eye is as shut (or as open) as the target's: a blink is
         # read from an eyes-closed photo of the set, not squeezed out of an open eye (a thin strip
