@@ -36,7 +36,7 @@ class WarpConfig:
     grid: int = 0              # attention / flow cells across the face window (0: 64 at 512, 56 at 256)
     outer_grid: int = 24       # flow cells for the rigid motion outside the window
     window: float = 0.72       # centred fraction of the crop where non-base sources may win
-    face_dilate: float = 1.08  # face region (MLS flow) vs. outside (rigid head motion)
+    face_dilate: float = 1.12  # face region (MLS flow) vs. outside (rigid head motion)
     edge_width: float = 0.06   # soft edge of region masks, normalised units
     falloff: tuple = (1.3, 1.95)  # radii (in face radii) where rigid motion fades to none
     neck_squeeze: tuple = (1.7, 1.3)  # shorter falloff below the face centre: beside the neck, on it

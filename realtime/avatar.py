@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 
 MAX_SOURCES = 8
 CROP_SCALE = 1.9       # crop side over face extent: keeps hair and chin, some background
+# the face sits this far (a share of the crop's half side) above the crop's centre: a dropped jaw
+# needs more room below the chin than raised brows above the forehead, and the engine's face window
+# is centred (a yawning chin reached the window's edge and stopped short of where it was asked to go)
+FACE_RAISE = 0.08
 MIN_FACE_PX = 40
 
 
@@ -100,7 +104,7 @@ def crop_transform(lmk_px: np.ndarray, size: int) -> np.ndarray:
     scale = size / (extent * CROP_SCALE)
     M = np.eye(3)
     M[:2, :2] = R * scale
-    M[:2, 2] = np.array([size / 2.0, size / 2.0]) - (R * scale) @ centre
+    M[:2, 2] = np.array([size / 2.0, size / 2.0 * (1.0 - FACE_RAISE)]) - (R * scale) @ centre
     return M
 
 

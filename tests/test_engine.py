@@ -204,6 +204,29 @@ def test_a_wide_open_mouths_lip_edge_is_read_from_the_photos_lip_edge(tracker):
     assert mean < 0.6 and p90 < 1.0, f"the lip line is read {mean:.2f} px (90 %: {p90:.2f} px) off the photo's"
 
 
+def test_a_yawning_chin_lands_where_the_driver_put_it(tracker):
+    """A wide yawn drops the chin by an eighth of the crop (the yawns of d18 on both portraits). The
+    chin's edge must land where the target puts it. (It reached the edge of the engine's centred face
+    window, where the face's flow gives way to the head's rigid motion, and stopped up to 25 px short
+    at 512: the output's jaw read high.) The photo encodes each pixel's own coordinates, so the output
+    at each target jaw point tells where in the photo it was read."""
+    avatar = avatar_from_arrays([("neutral", sf.render(who=sf.SAMPLE))], S, tracker)
+    src = avatar.lmk_norm[0][:, :2]
+    tgt = src.copy()
+    tgt[src[:, 1] > src[13, 1], 1] += 0.13                  # all below the upper lip: the jaw drops
+    engine = ImplicitWarpEngine(WarpConfig(size=S, num_sources=1)).eval()
+    yy, xx = np.mgrid[0:S, 0:S].astype(np.float32)
+    engine.set_sources(torch.from_numpy(np.stack([xx, yy, 0 * xx])[None] / (S - 1)), torch.from_numpy(src[None]).float())
+    with torch.no_grad():
+        read = engine(torch.from_numpy(tgt).float())[0, :2].numpy() * (S - 1)      # 2 x S x S
+    to_px = lambda p: (p + 1) * S / 2 - 0.5  # noqa: E731
+    off = {}
+    for p in (176, 148, 152, 377, 400):                   # the jaw's lowest points
+        x, y = np.round(to_px(tgt[p])).astype(int)
+        off[p] = float(np.linalg.norm(read[:, y, x] - to_px(src[p])))
+    assert max(off.values()) < 1.5, f"the output's jaw is read this far (px) from the photo's: {off}"
+
+
 def test_the_mouth_interior_takes_the_photos_light_and_lip_colour():
     """Teeth as bright as the photo's light allows (a dim photo gets dimmer teeth, not glowing ones);
     tongue and throat from the lips' red."""
