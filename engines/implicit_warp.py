@@ -391,18 +391,23 @@ def mouth_interior(coords: torch.Tensor, palette: torch.Tensor, teeth: tuple) ->
     coords: distance below the upper inner lip, distance above the lower inner lip (both in face
     heights: a turned head foreshortens the mouth's width, not the teeth) and the distance from the
     mouth's middle towards a corner (0 middle, 1 corner). teeth: WarpConfig.teeth.
-    Upper teeth hang below the upper lip, lower teeth show less, the tongue lies above the lower
-    teeth, the throat is dark; teeth recede and darken towards the corners.
+    Upper teeth hang below the upper lip, lower teeth show less (the middle ones), the tongue is a
+    mound above the lower lip, highest in the middle and lit at its front, the throat is dark; teeth
+    recede and darken towards the corners.
     """
     shape = (3,) + (1,) * (coords.dim() - 1)
     teeth_rgb, tongue_rgb, throat_rgb = (palette[i].view(shape) for i in range(3))
     below_upper, above_lower, side = coords[0:1], coords[1:2], coords[2:3]
     upper = _smoothstep((teeth[0] - below_upper) / 0.015)
-    lower = 0.7 * _smoothstep((teeth[1] - above_lower) / 0.01)
-    # the tongue lies low behind the lower teeth and falls into shadow towards the throat
-    tongue = _smoothstep((1.3 * teeth[0] - above_lower) / (0.6 * teeth[0]))
+    lower = 0.6 * _smoothstep((teeth[1] - above_lower) / 0.01) * _smoothstep((0.75 - side) / 0.3)
+    # the tongue: a dome over the lower lip (a band of even height along a yawn's U-shaped lower lip
+    # read as a second lip), at most half the opening, its back in the throat's shadow
+    dome = (1.0 - side * side).clamp_min(0.0).sqrt()
+    top = torch.minimum(1.4 * teeth[0] * dome, 0.45 * (below_upper + above_lower)).clamp_min(1e-4)
+    tongue = _smoothstep((top - above_lower) / (0.3 * teeth[0]))
+    lit = (tongue_rgb * (1.15 - 0.45 * (above_lower / top).clamp(0.0, 1.0))).clamp(max=1.0)
     shade = 1.0 - 0.7 * _smoothstep((side - 0.35) / 0.6)
-    col = throat_rgb + tongue * shade * (tongue_rgb - throat_rgb)
+    col = throat_rgb + tongue * shade * (lit - throat_rgb)
     return col + torch.maximum(upper, lower) * (teeth_rgb * shade - col)
 
 

@@ -6,7 +6,7 @@ import torch
 
 from engines import topology as topo
 from engines.export import source_tensors
-from engines.implicit_warp import ImplicitWarpEngine, WarpConfig, mouth_palette
+from engines.implicit_warp import ImplicitWarpEngine, WarpConfig, mouth_interior, mouth_palette
 from engines.predictor import TorchPredictor
 from realtime import synthetic_face as sf
 from realtime.avatar import avatar_from_arrays, norm_to_px
@@ -239,6 +239,30 @@ def test_the_mouth_interior_takes_the_photos_light_and_lip_colour():
         assert tongue[0] > tongue[2] and throat[0] > throat[2]  # reds, not greys or blues
     assert dim[0].sum() < 0.8 * bright[0].sum()
     assert dim[0].min() > 0.3                                 # still teeth: lighter than the dim skin
+
+
+def test_a_yawns_tongue_is_a_mound_not_a_second_lower_lip():
+    """The drawn tongue rises highest in the middle of the mouth and falls away towards the corners
+    (an even band along a yawn's U-shaped lower lip read as a second lip), and leaves a dark throat
+    above it: at most about half of the opening. Read straight from the interior's coordinates (height
+    above the lower lip, in the middle and near a corner), the tongue drawn pure red: red is tongue.
+    (Before: 0.060 of the face's height both in the middle and near a corner.)"""
+    teeth = WarpConfig().teeth
+    palette = torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])   # teeth, tongue, throat
+
+    def tongue_top(opening, side):
+        h = torch.linspace(0.0, opening, 401)
+        coords = torch.stack([opening - h, h, torch.full_like(h, side)])
+        red = mouth_interior(coords, palette, teeth)[0]          # the tongue's share
+        assert red.max() > 0.1, "no tongue"
+        return float(h[torch.nonzero(red > 0.3 * red.max())[-1]])
+
+    wide = 0.2                                             # a yawn: a fifth of the face's height
+    middle, side = tongue_top(wide, 0.0), tongue_top(wide, 0.8)
+    assert middle > 1.4 * side, f"the tongue's top: {middle:.3f} in the middle, {side:.3f} near a corner"
+    assert middle < 0.55 * wide
+    small = 0.08
+    assert tongue_top(small, 0.0) < 0.6 * small, "a small opening's throat is filled by the tongue"
 
 
 @pytest.mark.parametrize("brow_offset", [0.0, 0.01])
