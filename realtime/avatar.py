@@ -90,7 +90,7 @@ def norm_to_px(pts: np.ndarray, size: int) -> np.ndarray:
 
 
 def crop_transform(lmk_px: np.ndarray, size: int) -> np.ndarray:
-    """Upright, face-centred square crop: base pixels -> crop pixels (3x3 similarity)."""
+    """Upright square crop around the face (raised by FACE_RAISE): base pixels -> crop pixels (3x3 similarity)."""
     pts = lmk_px[:, :2].astype(np.float64)
     r_eye = pts[topo.RIGHT_EYE].mean(0)
     l_eye = pts[topo.LEFT_EYE].mean(0)
