@@ -173,6 +173,16 @@ def test_pursed_lips_open_onto_a_dark_mouth_not_teeth(tracker):
     assert bands["pursed"] < 80, bands
 
 
+def read_positions(src, tgt):
+    """Where the output reads a photo at each pixel (2 x S x S, pixels): the engine renders a photo
+    that encodes each pixel's own coordinates, posed with landmarks `src`, driven to `tgt`."""
+    engine = ImplicitWarpEngine(WarpConfig(size=S, num_sources=1)).eval()
+    yy, xx = np.mgrid[0:S, 0:S].astype(np.float32)
+    engine.set_sources(torch.from_numpy(np.stack([xx, yy, 0 * xx])[None] / (S - 1)), torch.from_numpy(src[None]).float())
+    with torch.no_grad():
+        return engine(torch.from_numpy(tgt).float())[0, :2].numpy() * (S - 1)
+
+
 def test_a_wide_open_mouths_lip_edge_is_read_from_the_photos_lip_edge(tracker):
     """A wide-open mouth stretches the lips several times; between the lip's landmarks the flow sagged
     off the photo's lip line, so the lip's edge came out scalloped (seen on a yawning portrait). The
@@ -186,11 +196,7 @@ def test_a_wide_open_mouths_lip_edge_is_read_from_the_photos_lip_edge(tracker):
     tgt = rt(tracker.detect(sf.render(who=sf.OTHER, mouth=1.0)))
     to_px = lambda p: (p + 1) * S / 2 - 0.5  # noqa: E731
     assert np.linalg.norm(to_px(tgt[14, :2]) - to_px(tgt[13, :2])) > 15        # the target yawns
-    engine = ImplicitWarpEngine(WarpConfig(size=S, num_sources=1)).eval()
-    yy, xx = np.mgrid[0:S, 0:S].astype(np.float32)
-    engine.set_sources(torch.from_numpy(np.stack([xx, yy, 0 * xx])[None] / (S - 1)), torch.from_numpy(src[None]).float())
-    with torch.no_grad():
-        read = engine(torch.from_numpy(tgt).float())[0, :2].numpy() * (S - 1)      # 2 x S x S
+    read = read_positions(src, tgt)
     ring = topo.LIPS_OUTER
     off = []
     for a, b in zip(ring, ring[1:] + ring[:1]):
@@ -214,11 +220,7 @@ def test_a_yawning_chin_lands_where_the_driver_put_it(tracker):
     src = avatar.lmk_norm[0][:, :2]
     tgt = src.copy()
     tgt[src[:, 1] > src[13, 1], 1] += 0.13                  # all below the upper lip: the jaw drops
-    engine = ImplicitWarpEngine(WarpConfig(size=S, num_sources=1)).eval()
-    yy, xx = np.mgrid[0:S, 0:S].astype(np.float32)
-    engine.set_sources(torch.from_numpy(np.stack([xx, yy, 0 * xx])[None] / (S - 1)), torch.from_numpy(src[None]).float())
-    with torch.no_grad():
-        read = engine(torch.from_numpy(tgt).float())[0, :2].numpy() * (S - 1)      # 2 x S x S
+    read = read_positions(src, tgt)
     to_px = lambda p: (p + 1) * S / 2 - 0.5  # noqa: E731
     off = {}
     for p in (176, 148, 152, 377, 400):                   # the jaw's lowest points
