@@ -35,6 +35,7 @@ class Retargeter:
         self._to_avatar = None       # similarity: driver reference -> avatar crop
         self._eyes = None            # the driver's neutral eye openings
         self._chin = _chin_points(self.base)
+        self._jaw = _jaw_points(self.base)
         self._hidden = face_mesh.hidden_points(self.base)
         self._outline = face_mesh.outline_triangles(self.base, self._hidden)
         self._brow_band = _brow_band(self.base)
@@ -77,6 +78,7 @@ class Retargeter:
             delta[:, 1] *= self._brow_scale
             tgt = self.base + c.expression * delta
             tgt = _lids_by_fraction(tgt, self.base, self._eyes.fraction(cur_aligned), c.expression)
+            tgt = _jaw_below_lip(tgt, self._jaw)
             tgt = _chin_between_lip_and_jaw(tgt, self._chin)
         else:
             tgt = geometry.apply(self._to_avatar, cur_aligned).astype(np.float64)
@@ -95,6 +97,8 @@ class Retargeter:
 
 # a blink is mostly the upper lid coming down
 _UPPER_LID_SHARE = 0.7
+# the jaw under the mouth stays at least this share of its photo's distance below the lower lip
+_JAW_FLOOR = 0.45
 # a chin squeezed to 60 % of its span in the photo is spread evenly between lip and jaw
 _CHIN_SQUEEZED = 0.4
 # the driver's usual eye opening: the median over this many frames (5 s at 30 fps), trusted down to
@@ -295,11 +299,50 @@ def _chin_points(base: np.ndarray) -> _Chin:
     # beyond the mouth's corners there is no lip above a point, and the jaw there runs down more than
     # across: "between the lip and the jaw" is ill-posed, and spreading those points put the lower
     # cheek below the jaw's angle (a fold at each side of a wide-open mouth)
-    left, right = base[topo.LOWER_LIP_OUTER[0], 0], base[topo.LOWER_LIP_OUTER[-1], 0]
-    reach = np.abs(base[pts, 0] - (left + right) / 2) / max(abs(right - left) / 2, 1e-6)
-    under_lip = _smooth(np.clip((1.0 - reach) / 0.25, 0.0, 1.0))
+    under_lip = _under_lip(base, base[pts, 0])
     k = (share > 0) & (share < 1) & (under_lip > 0)
     return _Chin(pts[k], share[k], span[k], under_lip[k], on_lip[k], on_jaw[k])
+
+
+class _Jaw(NamedTuple):
+    """The jaw's points under the mouth, the lower lip above each and their distance in the photo."""
+    pts: np.ndarray
+    lip: np.ndarray         # weights over the lower lip's outer edge that give the lip above each
+    span: np.ndarray        # lip-to-jaw distance in the avatar's photo
+    under_lip: np.ndarray   # 1 under the mouth's middle, 0 from its corners out
+
+
+def _under_lip(base: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """1 within 3/4 of the way from the mouth's middle to its corners, 0 from the corners out."""
+    left, right = base[topo.LOWER_LIP_OUTER[0], 0], base[topo.LOWER_LIP_OUTER[-1], 0]
+    reach = np.abs(x - (left + right) / 2) / max(abs(right - left) / 2, 1e-6)
+    return _smooth(np.clip((1.0 - reach) / 0.25, 0.0, 1.0))
+
+
+def _jaw_points(base: np.ndarray) -> _Jaw:
+    """Jaw points under the mouth, in the avatar's photo (the lip above each is fixed here, as for
+    the chin's points: on a turned face the jaw's far side runs up beside the mouth)."""
+    lip = base[topo.LOWER_LIP_OUTER]
+    jaw = np.array(topo.JAW_LOWER)
+    on_lip = _along(lip[:, 0], base[jaw, 0])
+    span = base[jaw, 1] - on_lip @ lip[:, 1]
+    under = _under_lip(base, base[jaw, 0])
+    k = (span > 0) & (under > 0)
+    return _Jaw(jaw[k], on_lip[k], span[k], under[k])
+
+
+def _jaw_below_lip(tgt, jaw: _Jaw):
+    """A mouth opens by the jaw dropping: the jaw under it stays at least _JAW_FLOOR of its photo's
+    distance below the lower lip. MediaPipe reads a driver's chin short on a wide-open mouth (most
+    where the chin nears the frame's edge: 0.2 of its rest distance below the lip on d6's "O"); added
+    point by point that put a turned avatar's jaw across its lower lip, and the warp drew the lip's
+    middle in pale chin skin. A yawn's usual reading (d18's: down to 0.43) is left as it is."""
+    if not len(jaw.pts):
+        return tgt
+    out = tgt.copy()
+    floor = jaw.lip @ tgt[topo.LOWER_LIP_OUTER, 1] + _JAW_FLOOR * jaw.span
+    out[jaw.pts, 1] += jaw.under_lip * np.maximum(0.0, floor - tgt[jaw.pts, 1])
+    return out
 
 
 def _chin_between_lip_and_jaw(tgt, chin: _Chin):
