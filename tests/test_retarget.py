@@ -405,15 +405,16 @@ def test_a_chin_read_short_on_a_wide_open_mouth_keeps_the_avatars_jaw_under_its_
     """The lower lip drops far while the driver's chin barely moves: MediaPipe reads a chin short on
     a wide-open mouth, most where the chin nears the frame's edge (d6's "O": 0.2 of its rest distance
     below the lip). Added point by point that put the avatar's jaw across its lower lip (the lip's
-    middle drawn in chin skin). The jaw under the mouth stays at least 0.45
-    of its photo's distance below the lip; a chin read as a yawn's usual (0.7) is the driver's own."""
+    middle drawn in chin skin). The jaw under the mouth stays at least 0.45 of its photo's distance
+    below the lip; a chin read as a yawn's usual (0.7) is the driver's own."""
     ref = sample_mesh()
-    avatar = avatar_of(ref)
+    scale = 1 / 200.0
+    avatar = avatar_of(ref, scale=scale)
     rt = Retargeter(avatar, RetargetConfig(head_motion=False))
     rt.calibrate(ref)
-    under = [150, 149, 176, 148, 152, 377, 400, 378, 379]          # the jaw under the mouth
     left, right = ref[61, 0], ref[291, 0]
-    under = [i for i in under if left + 0.15 * (right - left) < ref[i, 0] < right - 0.15 * (right - left)]
+    under = [i for i in topo.JAW_LOWER                                  # the jaw under the mouth's middle
+             if left + 0.15 * (right - left) < ref[i, 0] < right - 0.15 * (right - left)]
     assert len(under) >= 3
 
     def gap(lmk):        # each jaw point's distance below the lower lip's outer edge at its x
@@ -427,7 +428,6 @@ def test_a_chin_read_short_on_a_wide_open_mouth_keeps_the_avatars_jaw_under_its_
     cur[topo.LIPS_INNER_LOWER + topo.LOWER_LIP_OUTER, 1] += drop            # the lip drops ...
     cur[under, 1] += drop - (1.0 - squeeze) * rest                          # ... the jaw to squeeze x its distance
     out = rt(cur)
-    scale = 1 / 200.0                                                       # avatar_of's
     if squeeze < 0.45:
         assert np.all(gap(out) >= 0.45 * rest * scale - 1e-6), gap(out) / (rest * scale)
     else:
