@@ -52,3 +52,33 @@ def correlation(a, b) -> float:
     if len(a) < 3 or a.std() < 1e-9 or b.std() < 1e-9:
         return float("nan")
     return float(np.corrcoef(a, b)[0, 1])
+
+
+# Points on bone, which no expression moves against the skull: the nose's tip and bridge and the
+# eyes' corners. Where the engine draws them can be found in its output by their texture alone.
+DRAWN_POINTS = (1, 168, 33, 133, 263, 362)
+
+
+def patch_offset(ref_gray: np.ndarray, ref_xy, cur_gray: np.ndarray, asked_xy, radius: int, search: int):
+    """Where the patch of ref_gray around ref_xy lies in cur_gray, as an offset (dx, dy) from asked_xy
+    in pixels (sub-pixel: a parabola through the best match and its neighbours), and the match's
+    normalised correlation (1: the same texture). None where either window leaves the frame."""
+    import cv2
+    (rx, ry), (ax, ay) = np.round(ref_xy).astype(int), np.round(asked_xy).astype(int)
+    r, s = radius, search
+    h, w = cur_gray.shape[:2]
+    if min(rx - r, ry - r, ax - r - s, ay - r - s) < 0 or max(rx + r, ax + r + s) >= w or max(ry + r, ay + r + s) >= h:
+        return None
+    tpl = ref_gray[ry - r:ry + r + 1, rx - r:rx + r + 1].astype(np.float32)
+    win = cur_gray[ay - r - s:ay + r + s + 1, ax - r - s:ax + r + s + 1].astype(np.float32)
+    res = cv2.matchTemplate(win, tpl, cv2.TM_CCOEFF_NORMED)
+    _, score, _, (bx, by) = cv2.minMaxLoc(res)
+
+    def vertex(lo, mid, hi):
+        d = lo - 2 * mid + hi
+        return 0.0 if abs(d) < 1e-9 else float(np.clip(0.5 * (lo - hi) / d, -0.5, 0.5))
+    fx = vertex(res[by, bx - 1], res[by, bx], res[by, bx + 1]) if 0 < bx < 2 * s else 0.0
+    fy = vertex(res[by - 1, bx], res[by, bx], res[by + 1, bx]) if 0 < by < 2 * s else 0.0
+    # the asked point's rounding and the patch's own: ref_xy's fraction travels with the texture
+    frac = (np.asarray(ref_xy, float) - (rx, ry)) - (np.asarray(asked_xy, float) - (ax, ay))
+    return np.array([bx - s + fx + frac[0], by - s + fy + frac[1]]), float(score)
