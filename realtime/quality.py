@@ -54,9 +54,12 @@ def correlation(a, b) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-# Points on bone, which no expression moves against the skull: the nose's tip and bridge and the
-# eyes' corners. Where the engine draws them can be found in its output by their texture alone.
-DRAWN_POINTS = (1, 168, 33, 133, 263, 362)
+# Where the engine draws a point can be found in its output by the texture around it, independently
+# of MediaPipe, for the nose tip: no expression moves it against the skull, its nostrils and highlight
+# texture it in every view, and both head-pose proxies are read from it. (The eye corners and the
+# nose's bridge were tried: a patch slides along a lash line or a smooth bridge, and they read up to
+# a quarter of the eyes' distance off where the image plainly was not.)
+DRAWN_POINTS = (1,)
 
 
 def patch_offset(ref_gray: np.ndarray, ref_xy, cur_gray: np.ndarray, asked_xy, radius: int, search: int):

@@ -96,9 +96,9 @@ def self_reenactment(clip, frames, lmks, k, size, backend, stride, tracker, embe
 def cross_reenactment(portrait, frames, lmks, size, backend, stride, tracker, embedder, fps):
     """The avatar's following of the driver, measured by MediaPipe on both (the issue's figures), and
     where what it loses is lost: the driver -> target correlations are the retarget's share; how far
-    the drawn bone points (Q.DRAWN_POINTS, found by their texture) and MediaPipe's reading of them
-    move otherwise than the target asked, over inter-ocular distance, split the rest between the
-    engine's drawing and MediaPipe's reading of it."""
+    the drawn nose tip (Q.DRAWN_POINTS, found by its texture) and MediaPipe's reading of it move
+    otherwise than the target asked, over inter-ocular distance, split the rest between the engine's
+    drawing and MediaPipe's reading of it."""
     import cv2
     avatar = load_avatar_set([portrait], size, tracker)
     ref = embedder.embed(avatar.base_bgr, avatar.images[0].lmk_px)
@@ -130,7 +130,7 @@ def cross_reenactment(portrait, frames, lmks, size, backend, stride, tracker, em
         gray0, asked0, read0, iod = first
         for p in Q.DRAWN_POINTS:
             found = Q.patch_offset(gray0, asked0[p], gray, asked[p], int(0.12 * iod), int(0.3 * iod))
-            if found is not None and found[1] >= 0.8:      # a turned head changes a patch past matching
+            if found is not None and found[1] >= 0.8:      # a turned head can change a patch past matching
                 drawn_err.append(np.linalg.norm(found[0]) / iod)
                 read_err.append(np.linalg.norm((ol[p, :2] - read0[p]) - (asked[p] - asked0[p])) / iod)
     out_tracker.close()
@@ -169,12 +169,11 @@ def run(args) -> int:
                   "| --- | --- | --- | --- | --- | --- | --- |"]
         where = ["", "## Where the following is lost (the same runs)", "",
                  "Driver -> target: MediaPipe's signals of the driver against the same signals of the landmarks "
-                 "the retarget asks the engine to draw. Drawn / read motion error: over frames and "
-                 "bone points (nose tip and bridge, eye corners) of how far the drawn texture, or MediaPipe's "
-                 "reading of the output, moved otherwise than the target asked since the first frame, over "
-                 "inter-ocular distance.", "",
-                 "| portrait | driver | driver -> target mouth / eyes / yaw / pitch | drawn motion err / IOD | "
-                 "read motion err / IOD | points matched |",
+                 "the retarget asks the engine to draw. Nose tip drawn / read: how far the drawn nose tip (found "
+                 "by its texture) or MediaPipe's reading of it moved otherwise than the target asked since the "
+                 "first frame, over inter-ocular distance, median / 90th percentile over the frames matched.", "",
+                 "| portrait | driver | driver -> target mouth / eyes / yaw / pitch | nose tip drawn err / IOD | "
+                 "nose tip read err / IOD | frames matched |",
                  "| --- | --- | --- | --- | --- | --- |"]
         for portrait in args.portrait:
             for clip, (frames, lmks, fps) in clips.items():
