@@ -122,7 +122,7 @@ def cross_reenactment(portrait, frames, lmks, size, backend, stride, tracker, em
         if tracked.target is None:   # the avatar held its pose: nothing was asked of the engine
             continue
         asked = apply(crop_to_base, norm_to_px(tracked.target, size))
-        with_target.append((drv[-1], Q.expression_signals(np.pad(asked, ((0, 0), (0, 1))))))
+        with_target.append((drv[-1], Q.expression_signals(asked)))
         gray = cv2.cvtColor(res.output_bgr, cv2.COLOR_BGR2GRAY)
         if first is None:
             first = gray, asked, ol[:, :2], topo.inter_ocular(ol)
