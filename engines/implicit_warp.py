@@ -385,21 +385,55 @@ def eye_palette(rgb: torch.Tensor, lmk: torch.Tensor, teeth: torch.Tensor, upper
     return torch.stack([iris, white])
 
 
+# where one tooth meets the next, from the dental midline outwards along the arch as a frontal face
+# shows it, in outer-eye-corner distances (incisors ~8.5 and ~6.5 mm, then canine and premolars
+# turning away with the arch, over ~90 mm between the eyes' outer corners); upper, then lower teeth
+_UPPER_TEETH = (0.0, 0.094, 0.161, 0.217, 0.256, 0.289, 0.32, 0.35)
+_LOWER_TEETH = (0.0, 0.06, 0.12, 0.18, 0.23, 0.27, 0.31, 0.35)
+
+
+def _tooth_edges(along: torch.Tensor, edges: tuple) -> torch.Tensor:
+    """Distance (outer-eye-corner units) from each point to the nearest edge between two teeth.
+    Python scalars, not a tensor of the edges: no host-to-device copy inside a captured CUDA graph."""
+    a = along.abs()
+    near = (a - edges[0]).abs()
+    for b in edges[1:]:
+        near = torch.minimum(near, (a - b).abs())
+    return near
+
+
+def _teeth_row(reach: torch.Tensor, length, between: torch.Tensor) -> torch.Tensor:
+    """A row of teeth, 0..1 (and its shading): where reach (face heights from the lip they hang from)
+    is within the teeth's length, with a crisp biting edge whose corners round up where two teeth
+    meet (between: `_tooth_edges`), each tooth a little darker towards its sides and a thin seam
+    between them (a band of one flat white reads as a smear)."""
+    corner = (1.0 - between / 0.02).clamp_min(0.0) ** 2
+    edge = length * (1.0 - 0.12 * corner)
+    row = _smoothstep((edge - reach) / 0.006)
+    seam = _smoothstep((0.005 - between) / 0.005)
+    return row * (0.88 + 0.12 * _smoothstep(between / 0.03)) * (1.0 - 0.4 * seam)
+
+
 def mouth_interior(coords: torch.Tensor, palette: torch.Tensor, teeth: tuple) -> torch.Tensor:
-    """The null key's value: 3 x ... mouth coordinates -> 3 x ... RGB.
+    """The null key's value: 4 x ... mouth coordinates -> 3 x ... RGB.
 
     coords: distance below the upper inner lip, distance above the lower inner lip (both in face
-    heights: a turned head foreshortens the mouth's width, not the teeth) and the distance from the
-    mouth's middle towards a corner (0 middle, 1 corner). teeth: WarpConfig.teeth.
-    Upper teeth hang below the upper lip, lower teeth show less (the middle ones), the tongue is a
-    mound above the lower lip, highest in the middle and lit at its front, the throat is dark; teeth
-    recede and darken towards the corners.
+    heights: a turned head foreshortens the mouth's width, not the teeth), the distance from the
+    mouth's middle towards a corner (0 middle, 1 corner) and the signed distance from the mouth's
+    midline in outer-eye-corner distances (the teeth's widths: a wide smile shows more teeth, not
+    wider ones). teeth: WarpConfig.teeth.
+    Upper teeth hang below the upper lip, lower teeth show less (the middle ones), each tooth with
+    its own rounded biting edge and a seam to the next; the tongue is a mound above the lower lip,
+    highest in the middle and lit at its front, the throat is dark; teeth recede and darken towards
+    the corners, and the upper lip shades the upper teeth's roots.
     """
     shape = (3,) + (1,) * (coords.dim() - 1)
     teeth_rgb, tongue_rgb, throat_rgb = (palette[i].view(shape) for i in range(3))
-    below_upper, above_lower, side = coords[0:1], coords[1:2], coords[2:3]
-    upper = _smoothstep((teeth[0] - below_upper) / 0.015)
-    lower = 0.6 * _smoothstep((teeth[1] - above_lower) / 0.01) * _smoothstep((0.75 - side) / 0.3)
+    below_upper, above_lower, side, along = coords[0:1], coords[1:2], coords[2:3], coords[3:4]
+    upper = _teeth_row(below_upper, teeth[0], _tooth_edges(along, _UPPER_TEETH))
+    upper = upper * (0.78 + 0.22 * _smoothstep(below_upper / (0.4 * teeth[0])))
+    lower = 0.6 * _teeth_row(above_lower, teeth[1], _tooth_edges(along, _LOWER_TEETH)) * \
+        _smoothstep((0.75 - side) / 0.3)
     # the tongue: a dome over the lower lip (a band of even height along a yawn's U-shaped lower lip
     # read as a second lip), at most half the opening, its back in the throat's shadow
     dome = (1.0 - side * side).clamp_min(0.0).sqrt()
@@ -412,11 +446,12 @@ def mouth_interior(coords: torch.Tensor, palette: torch.Tensor, teeth: tuple) ->
 
 
 def mouth_coords(pts: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor, height: torch.Tensor,
-                 recede: torch.Tensor) -> torch.Tensor:
-    """Points (P x 2) in the coordinates mouth_interior draws in (3 x P), given the inner lip curves
-    (n x 2 each, from corner to corner) and the face's height. The frame is the mouth's own: x along
-    the corner-to-corner line, so a tilted head tilts the teeth with it. recede (face heights): how
-    far teeth and tongue sit back behind the lips (pursed lips hide them)."""
+                 recede: torch.Tensor, eyes: torch.Tensor) -> torch.Tensor:
+    """Points (P x 2) in the coordinates mouth_interior draws in (4 x P), given the inner lip curves
+    (n x 2 each, from corner to corner), the face's height and the outer eye corners' distance.
+    The frame is the mouth's own: x along the corner-to-corner line, so a tilted head tilts the teeth
+    with it; the midline under the upper lip's middle point. recede (face heights): how far teeth
+    and tongue sit back behind the lips (pursed lips hide them)."""
     c0, c1 = upper[0], upper[-1]
     width = (c1 - c0).norm().clamp_min(1e-4)
     ax = (c1 - c0) / width
@@ -430,7 +465,8 @@ def mouth_coords(pts: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor, he
     lx, ly = frame(lower)
     below_upper = (gy - _curve_y(gx, ux, uy)) / height + recede
     above_lower = (_curve_y(gx, lx, ly) - gy) / height + recede
-    return torch.stack([below_upper, above_lower, (2.0 * gx / width - 1.0).abs()])
+    along = (gx - ux[upper.shape[0] // 2]) / eyes.clamp_min(1e-4)
+    return torch.stack([below_upper, above_lower, (2.0 * gx / width - 1.0).abs(), along])
 
 
 def _mouth_width(lmk: torch.Tensor, lip_up: torch.Tensor) -> torch.Tensor:
@@ -480,7 +516,7 @@ class Coarse(NamedTuple):
                             # and the eyeball's (2), then its masks and shading (5; see _eyeball)
     eye_box: torch.Tensor   # E x 4: patch centre x, y and half width, half height (crop coords)
     outer: torch.Tensor     # 1 x 2 x Go x Go: the base source's flow over the whole crop (rigid falloff)
-    mouth: torch.Tensor     # 1 x 3 x G x G: target mouth coordinates (see mouth_interior), for the null key
+    mouth: torch.Tensor     # 1 x 4 x G x G: target mouth coordinates (see mouth_interior), for the null key
 
 
 class ImplicitWarpEngine(torch.nn.Module):
@@ -771,11 +807,12 @@ class ImplicitWarpEngine(torch.nn.Module):
         # pursed lips ("oo") hide the teeth and tongue behind them, leaving a dark opening
         narrow = _mouth_width(tgt_all, self.i_lip_up) / _mouth_width(src_lmk[0], self.i_lip_up).clamp_min(1e-4)
         recede = c.teeth[0] * _smoothstep((0.9 - narrow) / 0.3)
+        eyes = (tgt_all[topo.RIGHT_EYE_UPPER[0]] - tgt_all[topo.LEFT_EYE_UPPER[0]]).norm()
         if rows is None:
-            mouth = mouth_coords(P, lips_up, lips_lo, height, recede)
+            mouth = mouth_coords(P, lips_up, lips_lo, height, recede, eyes)
         else:   # eager CPU: only where the null key can win (elsewhere its weight is zero)
-            mouth = P.new_zeros(3, P.shape[0]).index_copy_(1, m_rows, mouth_coords(P[m_rows], lips_up, lips_lo, height, recede))
-        mouth = mouth.reshape(1, 3, G, G)
+            mouth = P.new_zeros(4, P.shape[0]).index_copy_(1, m_rows, mouth_coords(P[m_rows], lips_up, lips_lo, height, recede, eyes))
+        mouth = mouth.reshape(1, 4, G, G)
         Go = c.outer_grid
         outer_lo = outer_flow(self.outer_pts, 1).reshape(1, Go, Go, 2).permute(0, 3, 1, 2)
         return Coarse(flow_k.permute(0, 3, 1, 2), weights, eye_flow, eye_box, outer_lo, mouth)

@@ -126,6 +126,35 @@ def test_an_opened_mouth_shows_teeth_under_the_upper_lip_and_a_dark_throat(track
     assert teeth > 120 and throat < 60 and teeth - throat > 80, (teeth, throat)
 
 
+def test_the_drawn_upper_teeth_are_separate_teeth_not_one_white_band(tracker):
+    """Along a row just above their biting edge the drawn upper teeth show a darker seam where one
+    tooth meets the next, under the lip's middle and about a tooth's width (a tenth of the eyes'
+    span) apart on either side; before, one flat white band filled the row (no seam at all)."""
+    size = 512
+    avatar = avatar_from_arrays([("neutral", sf.render(who=sf.SAMPLE))], size, tracker)
+    pred = TorchPredictor(WarpConfig(size=size, num_sources=1))
+    pred.set_sources(*avatar.engine_inputs())
+    rt = Retargeter(avatar.lmk_norm[0])
+    rt.calibrate(tracker.detect(sf.render(who=sf.OTHER)))
+    tgt = rt(tracker.detect(sf.render(who=sf.OTHER, mouth=1.0)))
+    luma = cv2.cvtColor(pred.render_bgr(tgt), cv2.COLOR_BGR2GRAY).astype(np.float32)
+    lm = norm_to_px(tgt, size)
+    height = np.linalg.norm(lm[10] - lm[152])
+    eyes = np.linalg.norm(lm[topo.RIGHT_EYE_UPPER[0]] - lm[topo.LEFT_EYE_UPPER[0]])
+    mid = lm[13, 0]
+    xs = np.arange(int(mid - 0.2 * eyes), int(mid + 0.2 * eyes) + 1)
+    row = luma[int(round(lm[13, 1] + 0.03 * height)), xs]
+    assert row.max() > 120, "no teeth under the upper lip"
+    reach = max(2, int(0.04 * eyes))
+    seams = [xs[i] for i in range(reach, len(xs) - reach)
+             if row[i] == row[i - reach:i + reach + 1].min()
+             and row[i] < 0.88 * (row[i - reach:i].max() + row[i + 1:i + reach + 1].max()) / 2]
+    assert len(seams) >= 3, f"seams between teeth at {[round((x - mid) / eyes, 3) for x in seams]} eye spans"
+    assert min(abs(x - mid) for x in seams) < 0.02 * eyes, "no seam under the lip's middle"
+    gaps = np.diff(seams) / eyes
+    assert ((gaps > 0.06) & (gaps < 0.14)).all(), f"teeth {np.round(gaps, 3)} eye spans wide"
+
+
 @pytest.mark.parametrize("parted", [0.15, 0.25])
 def test_a_photo_with_parted_lips_opened_wide_shows_a_mouth_not_stretched_teeth(tracker, parted):
     """A photo whose lips are only parted (its teeth showing in a slit) does show a mouth, but opened
@@ -254,7 +283,7 @@ def test_a_yawns_tongue_is_a_mound_not_a_second_lower_lip():
 
     def tongue_top(opening, side):
         h = torch.linspace(0.0, opening, 401)
-        coords = torch.stack([opening - h, h, torch.full_like(h, side)])
+        coords = torch.stack([opening - h, h, torch.full_like(h, side), torch.full_like(h, 0.05)])
         red = mouth_interior(coords, palette, teeth)[0]          # the tongue's share
         assert red.max() > 0.1, "no tongue"
         return float(h[torch.nonzero(red > 0.3 * red.max())[-1]])
