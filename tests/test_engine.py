@@ -18,9 +18,9 @@ from tests.media import head_turned, sample_mesh
 S = 256
 
 
-def make(tracker, shots):
-    avatar = avatar_from_arrays([(n, sf.render(who=sf.SAMPLE, **kw)) for n, kw in shots], S, tracker)
-    pred = TorchPredictor(WarpConfig(size=S, num_sources=avatar.count))
+def make(tracker, shots, size=S):
+    avatar = avatar_from_arrays([(n, sf.render(who=sf.SAMPLE, **kw)) for n, kw in shots], size, tracker)
+    pred = TorchPredictor(WarpConfig(size=size, num_sources=avatar.count))
     pred.set_sources(*avatar.engine_inputs())
     return avatar, pred
 
@@ -131,9 +131,7 @@ def test_the_drawn_upper_teeth_are_separate_teeth_not_one_white_band(tracker):
     tooth meets the next, under the lip's middle and about a tooth's width (a tenth of the eyes'
     span) apart on either side; before, one flat white band filled the row (no seam at all)."""
     size = 512
-    avatar = avatar_from_arrays([("neutral", sf.render(who=sf.SAMPLE))], size, tracker)
-    pred = TorchPredictor(WarpConfig(size=size, num_sources=1))
-    pred.set_sources(*avatar.engine_inputs())
+    avatar, pred = make(tracker, [("neutral", {})], size)
     rt = Retargeter(avatar.lmk_norm[0])
     rt.calibrate(tracker.detect(sf.render(who=sf.OTHER)))
     tgt = rt(tracker.detect(sf.render(who=sf.OTHER, mouth=1.0)))
