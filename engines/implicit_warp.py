@@ -469,10 +469,14 @@ def mouth_coords(pts: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor, he
     return torch.stack([below_upper, above_lower, (2.0 * gx / width - 1.0).abs(), along])
 
 
+def _eye_span(lmk: torch.Tensor) -> torch.Tensor:
+    """The outer eye corners' distance: a face's width that expressions do not change."""
+    return (lmk[topo.RIGHT_EYE_UPPER[0]] - lmk[topo.LEFT_EYE_UPPER[0]]).norm()
+
+
 def _mouth_width(lmk: torch.Tensor, lip_up: torch.Tensor) -> torch.Tensor:
-    """Inner mouth width over the outer eye corners' distance (which expressions do not change)."""
-    eyes = lmk[topo.RIGHT_EYE_UPPER[0]] - lmk[topo.LEFT_EYE_UPPER[0]]
-    return (lmk[lip_up[-1]] - lmk[lip_up[0]]).norm() / eyes.norm().clamp_min(1e-4)
+    """Inner mouth width over the outer eye corners' distance."""
+    return (lmk[lip_up[-1]] - lmk[lip_up[0]]).norm() / _eye_span(lmk).clamp_min(1e-4)
 
 
 def eye_openings(lmk: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor) -> torch.Tensor:
@@ -807,7 +811,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         # pursed lips ("oo") hide the teeth and tongue behind them, leaving a dark opening
         narrow = _mouth_width(tgt_all, self.i_lip_up) / _mouth_width(src_lmk[0], self.i_lip_up).clamp_min(1e-4)
         recede = c.teeth[0] * _smoothstep((0.9 - narrow) / 0.3)
-        eyes = (tgt_all[topo.RIGHT_EYE_UPPER[0]] - tgt_all[topo.LEFT_EYE_UPPER[0]]).norm()
+        eyes = _eye_span(tgt_all)
         if rows is None:
             mouth = mouth_coords(P, lips_up, lips_lo, height, recede, eyes)
         else:   # eager CPU: only where the null key can win (elsewhere its weight is zero)
