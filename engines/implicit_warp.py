@@ -74,6 +74,13 @@ def grid_cells(c: WarpConfig) -> int:
     return c.grid or (64 if c.size >= 384 else 56)
 
 
+def _tall_times_narrow(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a @ b for a tall a and a narrow b (N x C times C x F, F a few dozen), as (b^T a^T)^T: the same
+    products, which torch's CPU matmul runs faster in this orientation (0.77 against 1.25 ms for the
+    MLS moments at 256: 2866 x 333 x 30, one thread). Returns a transposed view."""
+    return (b.t() @ a.t()).t()
+
+
 def _smoothstep(t: torch.Tensor) -> torch.Tensor:
     """0 below 0, 1 above 1, a smooth ramp between (soft masks without a kink at their ends)."""
     t = t.clamp(0.0, 1.0)
@@ -680,7 +687,7 @@ class ImplicitWarpEngine(torch.nn.Module):
                            src.permute(1, 0, 2).reshape(-1, 2 * K),
                            (cx[None] * src).permute(1, 0, 2).reshape(-1, 2 * K),
                            (cy[None] * src).permute(1, 0, 2).reshape(-1, 2 * K)], 1)
-        m = w @ feats
+        m = _tall_times_narrow(w, feats)
         m = m[:, 1:] / m[:, 0:1]                               # normalise after the matmul: cheaper
         px, py = m[:, 0:1], m[:, 1:2]
         sxx = m[:, 2:3] - px * px + 1e-7
@@ -759,7 +766,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         resid = _apply_similarity(src_ctrl, a2, b2, ms2, md2) - tgt[None]          # K x C x 2
         r_feats = torch.cat([torch.ones_like(cx), resid.permute(1, 0, 2).reshape(-1, 2 * K),
                              (resid * resid).sum(-1).t()], 1)                           # C x (1 + 3K)
-        rr = att @ r_feats
+        rr = _tall_times_narrow(att, r_feats)
         rr = rr[:, 1:] / rr[:, 0:1]
         mean = rr[:, : 2 * K].view(-1, K, 2)
         var = rr[:, 2 * K:] - (mean * mean).sum(-1)                                      # Gh^2 x K
