@@ -59,6 +59,7 @@ class WarpConfig:
     gaze_limit: float = 0.3    # largest iris shift, in eye widths
     ball_margin: float = 0.04  # the target's lids' visible edge beyond their landmarks (eye widths)
     ball_inset: float = 0.06   # a source's eyeball counts as shown this far inside its lid landmarks
+    ball_seam: float = 0.3     # the drawn white fades from the photo's light at the seam to its own shading over this (eye widths)
     ball_from: float = 0.8     # the eye's opening (over the source's) from which the eyeball is drawn rigid
     wide_open: tuple = (1.0, 1.35)  # target's eye opening over the source's where the whole white starts / is drawn
     mouth_penalty: float = 8.0
@@ -168,6 +169,9 @@ def _curve_y(xq: torch.Tensor, cx: torch.Tensor, cy: torch.Tensor) -> torch.Tens
 # an eye's lid gap, as a share of its width, below which the closing lid's reach tapers off (an
 # open eye's is about 0.3)
 _CORNER_GAP = 0.1
+# a corner's lid line, met along the row, is this many times as wide as met across it (the lids meet
+# at an angle)
+_CORNER_DEPTH = 0.4
 
 
 def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, keep, lash, stretch, gaze):
@@ -245,7 +249,8 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, keep, l
     return torch.stack([xs, ys], -1) + g
 
 
-def _eyeball(P, tgt, src, upper, lower, iris_t, iris_s, radius, ratio, margin, inset, wide_open, ball_from):
+def _eyeball(P, tgt, src, upper, lower, iris_t, iris_s, radius, ratio, margin, inset, wide_open, ball_from,
+            src_rgb, white, seam):
     """The eyeball behind the lids: a rigid read, not stretched with the lid gap (a driver's
     wide-open eyes stretched the photo's iris into a tall dark blob with no white above it), and
     where the read falls outside source k's own lids (white or iris the photo does not show), a
@@ -254,7 +259,9 @@ def _eyeball(P, tgt, src, upper, lower, iris_t, iris_s, radius, ratio, margin, i
     P: E x N x 2 target points of each eye's patch; tgt: 468 x 2; src: K x 478 x 2; upper, lower:
     E x n lid curves by increasing x; iris_t: E x 2, the target irises; iris_s: K x E x 2, the
     source irises (read at the target's: the avatar looks where the driver looks); radius: K x E,
-    their radii; ratio: E x K, the target eye's opening over source k's (see eye_openings); margin, inset, wide_open: WarpConfig.ball_margin, ball_inset, wide_open. Returns
+    their radii; ratio: E x K, the target eye's opening over source k's (see eye_openings); margin,
+    inset, wide_open, ball_from, seam: WarpConfig.ball_*, wide_open; src_rgb: K x 3 x S x S; white: 3,
+    the fill's white (src_palette[4]; see _shade_from_seam). Returns
     E x K x N x 7: the read position; how far inside the target's lids the point is; how deep the
     read is in what source k does not show; how far outside the target iris the point is (crop
     units); the fill's shading (a flat white reads as a sticker: the upper lid shades the eyeball, the
@@ -286,8 +293,12 @@ def _eyeball(P, tgt, src, upper, lower, iris_t, iris_s, radius, ratio, margin, i
     scale = (a * a + b * b).sqrt().clamp_min(1e-4)
     # fill where the read is outside the source's lids or in their shadow (the lash line would be
     # drawn across the new white), but not nearer the target's lids than it is to the source's: at
-    # rest nothing is filled
-    fill = torch.minimum(inset * width_s, scale * inside_t) - inside_s
+    # rest nothing is filled. Near the corners the lids' line runs across, not along, the row: how
+    # far inside is also how far from the corner (read at mid-height beside a turned eye's corner,
+    # the photo's line there was drawn as the white's edge, a grey arc)
+    near_t = torch.minimum(inside_t, _CORNER_DEPTH * torch.minimum(px - tu[..., 0, 0, None], tu[..., -1, 0, None] - px))
+    near_s = torch.minimum(inside_s, _CORNER_DEPTH * torch.minimum(rx - su[..., 0, 0, None], su[..., -1, 0, None] - rx))
+    fill = torch.minimum(inset * width_s, scale * near_t) - near_s
     outside_iris = d.norm(dim=-1) - radius.t()[..., None] / scale
     xc = (tu[..., 0, 0] + tu[..., -1, 0])[..., None] / 2
     shade = (1.0 - 0.45 * _smoothstep(1.0 - (py - t_up + edge) / (0.2 * width_t))) * \
@@ -296,10 +307,38 @@ def _eyeball(P, tgt, src, upper, lower, iris_t, iris_s, radius, ratio, margin, i
     ratio = ratio[..., None]                                              # E x K x 1
     lo, hi = wide_open
     wide = _smoothstep((ratio - lo) / (hi - lo)).expand_as(rx)               # E x K x N
+    shade = _shade_from_seam(shade, rx, ry, su, sl, width_s, fill, wide, src_rgb, white, inset, seam)
     # a closing eye keeps the lid remap (its lids reach past the source's, no rim of eyeball stays):
     # from the source's opening down to `ball_from` of it the eyeball's mask shrinks to nothing
     gone = (1.0 - _smoothstep((ratio - ball_from) / (1.0 - ball_from))) * (0.5 * (t_lo - t_up) + edge)
     return torch.stack([rx, ry, inside_t + edge - gone, fill, outside_iris, shade.expand_as(rx), wide], -1)
+
+
+def _shade_from_seam(shade, rx, ry, su, sl, width_s, fill, wide, src_rgb, white, inset, seam):
+    """The fill's shading where it meets the photo's own white: at least as light as the photo is
+    just inside its lids there, fading to the drawn shading `seam` eye widths into the fill. A flat
+    painted white met a shaded fill in a grey arc (the demo's turned eye, at its inner corner); a
+    photo's white in its lids' shadow is darker than the fill and leaves it as it was. Where the
+    whole white is drawn (an eye opened wide) there is no seam.
+
+    rx, ry, fill, wide: E x K x N; su, sl: E x K x n x 2 source lids; width_s: E x K x 1;
+    src_rgb: K x 3 x S x S; white: 3, the fill's white (src_palette[4])."""
+    # the nearest place the source shows its white: the read pulled inside its lids and corners
+    m = 2.0 * inset * width_s                                             # as far again as the inset
+    rx_c = torch.maximum(torch.minimum(rx, su[..., -1:, 0] - m), su[..., :1, 0] + m)
+    up, lo = _curve_y(rx_c, su[..., 0], su[..., 1]), _curve_y(rx_c, sl[..., 0], sl[..., 1])
+    mm = torch.minimum(m, (lo - up).clamp_min(0.0) / 2)
+    ry_c = torch.maximum(torch.minimum(ry, lo - mm), up + mm)
+    # three reads along the row: one lash or glint is not the white's light
+    step = 0.05 * width_s
+    xs = torch.stack([rx_c - step, rx_c, rx_c + step], -1)                  # E x K x N x 3
+    E, K, N = rx.shape
+    grid = torch.stack([xs, ry_c[..., None].expand_as(xs)], -1).permute(1, 0, 2, 3, 4).reshape(K, 1, E * N * 3, 2)
+    rgb = F.grid_sample(src_rgb, grid, align_corners=False).view(K, 3, E, N, 3).mean(-1)   # K x 3 x E x N
+    luma = torch.tensor([0.299, 0.587, 0.114], device=rgb.device, dtype=rgb.dtype)
+    light = ((rgb * luma[:, None, None]).sum(1) / (luma @ white).clamp_min(1e-3)).clamp(max=1.0).transpose(0, 1)
+    near = (fill > 0).float() * (1.0 - _smoothstep(fill / (seam * width_s))) * (1.0 - wide)
+    return shade + near * (light - shade).clamp_min(0.0)
 
 
 def eye_layers(fine: torch.Tensor, size: int, weight: torch.Tensor, palette: torch.Tensor):
@@ -636,9 +675,11 @@ class ImplicitWarpEngine(torch.nn.Module):
         src_lmk: K x 478 x 2; src_mouth: K x 1 x G x G; src_palette: 5 x 3.
         Returns 1 x 3 x S x S RGB in [0, 1].
         """
-        return self.compose(self.coarse(tgt_lmk, src_ctrl, src_lmk, src_mouth), src_rgb, src_palette)
+        return self.compose(self.coarse(tgt_lmk, src_ctrl, src_lmk, src_mouth, src_rgb=src_rgb, src_palette=src_palette),
+                            src_rgb, src_palette)
 
-    def coarse(self, tgt_lmk, src_ctrl=None, src_lmk=None, src_mouth=None, face_rows_only: bool = False) -> Coarse:
+    def coarse(self, tgt_lmk, src_ctrl=None, src_lmk=None, src_mouth=None, face_rows_only: bool = False,
+               src_rgb=None, src_palette=None) -> Coarse:
         """The attention: per grid location, where each source is read and how much it counts.
 
         face_rows_only (eager CPU only: data-dependent shapes): solve the MLS flow only on the grid
@@ -649,6 +690,8 @@ class ImplicitWarpEngine(torch.nn.Module):
         src_ctrl = self.src_ctrl if src_ctrl is None else src_ctrl
         src_lmk = self.src_lmk if src_lmk is None else src_lmk
         src_mouth = self.src_mouth if src_mouth is None else src_mouth
+        src_rgb = self.src_rgb if src_rgb is None else src_rgb
+        src_palette = self.src_palette if src_palette is None else src_palette
         K, G = c.num_sources, grid_cells(c)
         tgt_all = tgt_lmk[: topo.NUM_MESH, :2].float()
         tgt = self.ctrl_points(tgt_all)                        # C x 2 control points
@@ -721,7 +764,7 @@ class ImplicitWarpEngine(torch.nn.Module):
         opening_t = eye_openings(tgt_all, self.i_upper, self.i_lower)                   # E
         ball = _eyeball(patches, tgt_all, src_lmk, self.i_upper, self.i_lower, iris_in, src_lmk[:, self.i_iris],
                         iris_radii(src_lmk), opening_t[:, None] / opening.t().clamp_min(1e-3),
-                        c.ball_margin, c.ball_inset, c.wide_open, c.ball_from)
+                        c.ball_margin, c.ball_inset, c.wide_open, c.ball_from, src_rgb, src_palette[4], c.ball_seam)
         eye_flow = torch.cat([eye_flow, ball], -1).permute(1, 0, 3, 2).reshape(K, E, 9, ey, ex)
         P, mls = P_grid, mls_all[:n_grid]
 
