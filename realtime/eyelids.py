@@ -12,7 +12,8 @@ import numpy as np
 from engines import topology as topo
 
 MAX_REACH = 0.2       # eye widths
-_EYES = ((topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER), (topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER))
+_EYES = ((topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS_CENTER, topo.RIGHT_IRIS_RING),
+         (topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS_CENTER, topo.LEFT_IRIS_RING))
 
 
 def _sclera_mask(gray: np.ndarray, sat: np.ndarray, skin_bgr: np.ndarray) -> np.ndarray:
@@ -47,7 +48,7 @@ def fit_lids_to_eyeball(crop_bgr: np.ndarray, lmk_px: np.ndarray) -> np.ndarray:
     sat = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2HSV)[:, :, 1].astype(np.float32)
     px = np.asarray(lmk_px, np.float64)[:, :2]
     out = np.array(lmk_px, copy=True)
-    for upper, lower in _EYES:
+    for upper, lower, iris, ring in _EYES:
         width = np.linalg.norm(px[upper[0]] - px[upper[-1]])
         if width < 8:
             continue
@@ -56,10 +57,21 @@ def fit_lids_to_eyeball(crop_bgr: np.ndarray, lmk_px: np.ndarray) -> np.ndarray:
         xy = np.clip(np.round(below).astype(int), 0, S - 1)
         mask = _sclera_mask(gray, sat, crop_bgr[xy[:, 1], xy[:, 0]])
         limit = max(1, int(MAX_REACH * width))
+        centre = px[iris]
+        radius = np.linalg.norm(px[ring] - centre, axis=1).mean()
         for ids, step in ((upper[1:-1], -1), (lower[1:-1], 1)):
+            # a point on the iris looks for the white from the iris's edge in its column: where the
+            # white shows above the iris, its lid point left on the iris was a dip in the lid's
+            # line, and a lid lowered from it had a notch
+            past_iris = np.array([max(0.0, step * (centre[1] - px[i, 1]) + np.sqrt(max(radius ** 2 - (px[i, 0] - centre[0]) ** 2, 0.0)))
+                                  if abs(px[i, 0] - centre[0]) < radius else 0.0 for i in ids])
             reach = np.array([
-                _run_length(mask, int(np.clip(round(px[i, 0]), 0, S - 1)), int(np.clip(round(px[i, 1]), 0, S - 1)), step, limit)
-                for i in ids], np.float64)
+                skip + _run_length(mask, int(np.clip(round(px[i, 0]), 0, S - 1)),
+                                   int(np.clip(round(px[i, 1] + step * skip), 0, S - 1)), step, limit)
+                if skip < limit else 0.0
+                for i, skip in zip(ids, past_iris)], np.float64)
+            reach[reach == past_iris] = 0.0                  # no white past the iris: the lid is on it
+            reach = np.minimum(reach, limit)
             # one odd column (a highlight, a lash) must not pull one point out alone
             padded = np.concatenate([[0.0], reach, [0.0]])
             reach = np.median(np.stack([padded[:-2], padded[1:-1], padded[2:]]), axis=0)

@@ -65,6 +65,25 @@ def test_lid_points_inside_the_white_move_out_to_its_edge_and_good_ones_stay(ava
     assert np.array_equal(fitted[others], px_inside[others])
 
 
+def test_a_lid_point_on_the_iris_follows_the_white_above_it():
+    """The built-in sample's white shows above its iris, and MediaPipe puts the upper lid points
+    over the iris on the iris's edge. Left there, with their neighbours moved out to the white's
+    edge, the lid's line dipped 3 px over the iris (512 px crop), and a lid lowered from it (a squint,
+    the demo's turned head) had a notch beside the corner. The fitted upper lid has no dip."""
+    from realtime.sample_avatar import sample_images
+    t = FaceTracker(static=True, max_faces=2)
+    try:
+        avatar = avatar_from_arrays(sample_images(count=1), 512, t)
+    finally:
+        t.close()
+    px = norm_to_px(avatar.lmk_norm[0], 512)
+    for upper in (topo.RIGHT_EYE_UPPER, topo.LEFT_EYE_UPPER):
+        y = px[upper, 1]
+        # an upper lid rises to its top and falls: no point lies below higher points on both sides
+        dip = max(y[i] - max(y[:i].min(), y[i + 1:].min()) for i in range(1, len(y) - 1))
+        assert dip < 0.5, f"the upper lid dips {dip:.1f} px: {np.round(y, 1)}"
+
+
 def test_a_closed_eye_shows_no_white_when_the_lid_points_sat_inside_it(avatar):
     rgb, _ = avatar.engine_inputs()
     open_white = white_pixels(avatar.crops_bgr[0], avatar.lmk_norm[0])
