@@ -77,7 +77,7 @@ class Retargeter:
             delta = shown_turn @ linear + rest
             delta[:, 1] *= self._brow_scale
             tgt = self.base + c.expression * delta
-            tgt = _lids_by_fraction(tgt, self.base, self._eyes.fraction(cur_aligned), c.expression)
+            tgt = _lids_by_fraction(tgt, self.base, _eyes_together(self._eyes.fraction(cur_aligned), cur), c.expression)
             tgt = _jaw_below_lip(tgt, self._jaw)
             tgt = _chin_between_lip_and_jaw(tgt, self._chin)
         else:
@@ -107,6 +107,10 @@ _EYE_WINDOW = 150
 _EYE_USUAL_SHARE = 0.9
 # MediaPipe reads a shut eye as still ~15 % open (lashes, the lids' own thickness): that much is shut
 _SHUT_READS_AS = 0.15
+# each eye's corners (the order of _EYES), and how far apart the two eyes' fractions may read and
+# still be one expression (a wink: one shut, one open, ~0.85 apart)
+_EYE_CORNERS = [(33, 133), (263, 362)]
+_EYES_APART = (0.35, 0.65)
 _EYES = [np.array(pairs).T for pairs in (topo.LID_PAIRS[:len(topo.LID_PAIRS) // 2], topo.LID_PAIRS[len(topo.LID_PAIRS) // 2:])]
 
 
@@ -133,6 +137,20 @@ class _EyeOpenings:
         if len(self.recent) >= _EYE_WINDOW // 5:            # a second of frames before trusting it
             neutral = np.maximum(neutral, _EYE_USUAL_SHARE * np.median(np.array(self.recent), axis=0))
         return np.divide(now, neutral, out=np.ones_like(now), where=neutral > 1e-9)
+
+
+def _eyes_together(opening: np.ndarray, driver: np.ndarray) -> np.ndarray:
+    """Both eyes open by the same fraction unless they are far apart (a wink, a half wink): eyes
+    move together, and MediaPipe reads a turned head's eyes up to a third apart (the demo driver's,
+    turned: 0.8 and 1.15 of their neutral), which left the avatar squinting with one eye. The
+    shared fraction weighs each eye by its width in the picture: the nearer one is read better."""
+    widths = np.array([np.linalg.norm(driver[a] - driver[b]) for a, b in _EYE_CORNERS])
+    if widths.sum() <= 1e-9:
+        return opening
+    apart = abs(opening[0] - opening[1])
+    link = 1.0 - _smooth(np.clip((apart - _EYES_APART[0]) / (_EYES_APART[1] - _EYES_APART[0]), 0.0, 1.0))
+    shared = float((opening * widths).sum() / widths.sum())
+    return opening + link * (shared - opening)
 
 
 def _lids_by_fraction(tgt, base, opening, strength):

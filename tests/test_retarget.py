@@ -119,6 +119,42 @@ def test_a_blink_closes_the_avatars_eyes_by_the_drivers_fraction_whatever_their_
         assert np.all(gaps(rt(blink(1.2))) > 0.1 * (1 + 0.15 * strength))
 
 
+def test_eyes_read_a_little_apart_open_together_and_a_wink_stays_a_wink():
+    """MediaPipe reads a turned head's two eyes up to a third apart (the far one narrower); the
+    avatar opens both by the same fraction then, weighted towards the eye seen wider. A wink (one
+    eye shut, the other open) is still a wink."""
+    ref = face_cloud()
+    ref[263] = ref[33] + [150.0, 0.0]
+    ref[133], ref[362] = ref[33] + [40.0, 0.0], ref[263] - [40.0, 0.0]   # eyes 40 px wide
+    for up, lo in topo.LID_PAIRS:
+        ref[lo, 1] = ref[up, 1] + 10.0
+    right = [u for u, _ in topo.LID_PAIRS[:len(topo.LID_PAIRS) // 2]]
+    left = [u for u, _ in topo.LID_PAIRS[len(topo.LID_PAIRS) // 2:]]
+    avatar = avatar_of(ref)
+    rt = Retargeter(avatar)
+    rt.calibrate(ref)
+    ups = [u for u, _ in topo.LID_PAIRS]
+    los = [lo for _, lo in topo.LID_PAIRS]
+    own = (avatar[los, 1] - avatar[ups, 1]).mean()
+
+    def opening(out, eye):
+        return np.mean([out[lo, 1] - out[up, 1] for up, lo in topo.LID_PAIRS if up in eye]) / own
+
+    apart = ref.copy()
+    apart[right, 1] = ref[[lo for up, lo in topo.LID_PAIRS if up in right], 1] - 11.0   # 1.1 of its neutral
+    apart[left, 1] = ref[[lo for up, lo in topo.LID_PAIRS if up in left], 1] - 8.0      # 0.8 of its neutral
+    out = rt(apart)
+    assert abs(opening(out, right) - opening(out, left)) < 0.02, (opening(out, right), opening(out, left))
+    assert 0.9 < opening(out, right) < 1.0                   # between the two, as wide as both eyes are
+    nearer = apart.copy()
+    nearer[362] = nearer[263] - [20.0, 0.0]                  # the left eye seen half as wide (turned away)
+    assert opening(rt(nearer), right) > opening(out, right)  # the right eye, seen better, counts more
+    wink = ref.copy()
+    wink[left, 1] = ref[[lo for up, lo in topo.LID_PAIRS if up in left], 1]              # the left eye shut
+    out = rt(wink)
+    assert opening(out, left) < 0.05 and opening(out, right) > 0.95, (opening(out, left), opening(out, right))
+
+
 def test_the_chin_never_folds_over_the_lower_lip():
     """A driver whose lower lip drops far more than their chin, on an avatar with a short chin: adding
     the motion point by point would put the skin under the lip above the lip's edge (the warp then
