@@ -109,7 +109,7 @@ _EYE_USUAL_SHARE = 0.9
 _SHUT_READS_AS = 0.15
 # each eye's corners (the order of _EYES), and how far apart the two eyes' fractions may read and
 # still be one expression (a wink: one shut, one open, ~0.85 apart)
-_EYE_CORNERS = [(33, 133), (263, 362)]
+_EYE_CORNERS = [(lid[0], lid[-1]) for lid in (topo.RIGHT_EYE_UPPER, topo.LEFT_EYE_UPPER)]
 _EYES_APART = (0.35, 0.65)
 _EYES = [np.array(pairs).T for pairs in (topo.LID_PAIRS[:len(topo.LID_PAIRS) // 2], topo.LID_PAIRS[len(topo.LID_PAIRS) // 2:])]
 
