@@ -88,6 +88,13 @@ def _smoothstep(t: torch.Tensor) -> torch.Tensor:
     return t * t * (3 - 2 * t)
 
 
+def _luma(rgb: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Rec. 601 luma of RGB along `dim`. Python scalars, not a tensor of the weights: no
+    host-to-device copy inside a captured CUDA graph (the per-frame graph calls this too)."""
+    r, g, b = rgb.unbind(dim)
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
 def _softmax_rows(x: torch.Tensor) -> torch.Tensor:
     """Softmax along dim 1 of an N x k score table (k: the sources and the null key, 2-9). Done on
     the transposed, contiguous k x N table: torch's CPU kernel is 3x slower on rows this short."""
@@ -335,8 +342,7 @@ def _shade_from_seam(shade, rx, ry, su, sl, width_s, fill, wide, src_rgb, white,
     E, K, N = rx.shape
     grid = torch.stack([xs, ry_c[..., None].expand_as(xs)], -1).permute(1, 0, 2, 3, 4).reshape(K, 1, E * N * 3, 2)
     rgb = F.grid_sample(src_rgb, grid, align_corners=False).view(K, 3, E, N, 3).mean(-1)   # K x 3 x E x N
-    luma = torch.tensor([0.299, 0.587, 0.114], device=rgb.device, dtype=rgb.dtype)
-    light = ((rgb * luma[:, None, None]).sum(1) / (luma @ white).clamp_min(1e-3)).clamp(max=1.0).transpose(0, 1)
+    light = (_luma(rgb, 1) / _luma(white).clamp_min(1e-3)).clamp(max=1.0).transpose(0, 1)
     near = (fill > 0).float() * (1.0 - _smoothstep(fill / (seam * width_s))) * (1.0 - wide)
     return shade + near * (light - shade).clamp_min(0.0)
 
@@ -386,7 +392,7 @@ def mouth_palette(rgb: torch.Tensor, lmk: torch.Tensor) -> torch.Tensor:
     pts = torch.cat([skin_pts, lip_pts], 0)[None, None]                 # 1 x 1 x n x 2
     rgb_pts = F.grid_sample(rgb[None], pts, align_corners=False)[0, :, 0].t()   # n x 3
     skin, lips = rgb_pts[: len(topo.SKIN_SAMPLES)], rgb_pts[len(topo.SKIN_SAMPLES):]
-    luma = skin @ torch.tensor([0.299, 0.587, 0.114], device=rgb.device)
+    luma = _luma(skin)
     light = (0.55 + 0.5 * luma.amax()).clamp(max=1.0)                   # the lit side, not the shadow
     teeth = torch.tensor([0.80, 0.76, 0.68], device=rgb.device) * light     # in the mouth's shade
     lip = lips.median(0).values
