@@ -65,13 +65,13 @@ def fit_lids_to_eyeball(crop_bgr: np.ndarray, lmk_px: np.ndarray) -> np.ndarray:
             # line, and a lid lowered from it had a notch
             past_iris = np.array([max(0.0, step * (centre[1] - px[i, 1]) + np.sqrt(max(radius ** 2 - (px[i, 0] - centre[0]) ** 2, 0.0)))
                                   if abs(px[i, 0] - centre[0]) < radius else 0.0 for i in ids])
-            reach = np.array([
-                skip + _run_length(mask, int(np.clip(round(px[i, 0]), 0, S - 1)),
-                                   int(np.clip(round(px[i, 1] + step * skip), 0, S - 1)), step, limit)
-                if skip < limit else 0.0
+            run = np.array([
+                _run_length(mask, int(np.clip(round(px[i, 0]), 0, S - 1)),
+                            int(np.clip(round(px[i, 1] + step * skip), 0, S - 1)), step, limit)
+                if skip < limit else 0
                 for i, skip in zip(ids, past_iris)], np.float64)
-            reach[reach == past_iris] = 0.0                  # no white past the iris: the lid is on it
-            reach = np.minimum(reach, limit)
+            # no white past the iris: the lid is on it and stays
+            reach = np.where(run > 0, np.minimum(past_iris + run, limit), 0.0)
             # one odd column (a highlight, a lash) must not pull one point out alone
             padded = np.concatenate([[0.0], reach, [0.0]])
             reach = np.median(np.stack([padded[:-2], padded[1:-1], padded[2:]]), axis=0)
