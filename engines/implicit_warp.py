@@ -60,6 +60,7 @@ class WarpConfig:
     ball_margin: float = 0.04  # the target's lids' visible edge beyond their landmarks (eye widths)
     ball_inset: float = 0.06   # a source's eyeball counts as shown this far inside its lid landmarks
     ball_seam: float = 0.3     # the drawn white fades from the photo's light at the seam to its own shading over this (eye widths)
+    ball_corner: float = 0.5   # from each corner, this far in (eye widths), the eyeball's read joins the skin's
     ball_from: float = 0.8     # the eye's opening (over the source's) from which the eyeball is drawn rigid
     wide_open: tuple = (1.0, 1.35)  # target's eye opening over the source's where the whole white starts / is drawn
     mouth_penalty: float = 8.0
@@ -257,7 +258,7 @@ def _lid_correction(P, flow, tgt, src, upper, lower, brow, band, margin, keep, l
 
 
 def _eyeball(P, tgt, src, upper, lower, iris_t, iris_s, radius, ratio, margin, inset, wide_open, ball_from,
-            src_rgb, white, seam):
+            src_rgb, white, seam, skin, corner):
     """The eyeball behind the lids: a rigid read, not stretched with the lid gap (a driver's
     wide-open eyes stretched the photo's iris into a tall dark blob with no white above it), and
     where the read falls outside source k's own lids (white or iris the photo does not show), a
@@ -267,8 +268,9 @@ def _eyeball(P, tgt, src, upper, lower, iris_t, iris_s, radius, ratio, margin, i
     E x n lid curves by increasing x; iris_t: E x 2, the target irises; iris_s: K x E x 2, the
     source irises (read at the target's: the avatar looks where the driver looks); radius: K x E,
     their radii; ratio: E x K, the target eye's opening over source k's (see eye_openings); margin,
-    inset, wide_open, ball_from, seam: WarpConfig.ball_*, wide_open; src_rgb: K x 3 x S x S; white: 3,
-    the fill's white (src_palette[4]; see _shade_from_seam). Returns
+    inset, wide_open, ball_from, seam, corner: WarpConfig.ball_*, wide_open; src_rgb: K x 3 x S x S;
+    white: 3, the fill's white (src_palette[4]; see _shade_from_seam); skin: E x K x N x 2, the skin's
+    read there (_lid_correction's). Returns
     E x K x N x 7: the read position; how far inside the target's lids the point is; how deep the
     read is in what source k does not show; how far outside the target iris the point is (crop
     units); the fill's shading (a flat white reads as a sticker: the upper lid shades the eyeball, the
@@ -285,12 +287,20 @@ def _eyeball(P, tgt, src, upper, lower, iris_t, iris_s, radius, ratio, margin, i
     anchor = iris_s.transpose(0, 1)                                       # E x K x 2
     rx = anchor[..., 0:1] + a * d[..., 0] - b * d[..., 1]                 # E x K x N
     ry = anchor[..., 1:2] + b * d[..., 0] + a * d[..., 1]
-    rx, ry = rx.clamp(-1.0, 1.0), ry.clamp(-1.0, 1.0)
     px, py = P[:, None, :, 0], P[:, None, :, 1]                           # E x 1 x N
     tu, tl = tgt[upper][:, None], tgt[lower][:, None]                     # E x 1 x n x 2
+    width_t = (tu[..., -1, 0] - tu[..., 0, 0]).abs()[..., None] + 1e-6    # E x 1 x 1
+    # at each corner the eyeball's read joins the skin's: anchored at the iris, the rigid read of a
+    # turned eye's corner lands a few pixels past the photo's (its iris sits nearer one corner than
+    # the target's), and where the two reads met a flow between them read the photo's lid line: a
+    # grey crease inside the white and a white notch past the lid (the demo's turns)
+    along = torch.minimum(px - tu[..., 0, 0, None], tu[..., -1, 0, None] - px) / width_t
+    join = 1.0 - _smoothstep(along / corner)
+    rx = rx + join * (skin[..., 0] - rx)
+    ry = ry + join * (skin[..., 1] - ry)
+    rx, ry = rx.clamp(-1.0, 1.0), ry.clamp(-1.0, 1.0)
     t_up = _curve_y(px, tu[..., 0], tu[..., 1])
     t_lo = _curve_y(px, tl[..., 0], tl[..., 1])
-    width_t = (tu[..., -1, 0] - tu[..., 0, 0]).abs()[..., None] + 1e-6    # E x 1 x 1
     # the visible lid edge sits a little outside the landmarks, but not beyond the corners
     edge = margin * width_t * ((t_lo - t_up) / (_CORNER_GAP * width_t)).clamp(0.0, 1.0)
     inside_t = torch.minimum(py - t_up, t_lo - py)
@@ -770,7 +780,8 @@ class ImplicitWarpEngine(torch.nn.Module):
         opening_t = eye_openings(tgt_all, self.i_upper, self.i_lower)                   # E
         ball = _eyeball(patches, tgt_all, src_lmk, self.i_upper, self.i_lower, iris_in, src_lmk[:, self.i_iris],
                         iris_radii(src_lmk), opening_t[:, None] / opening.t().clamp_min(1e-3),
-                        c.ball_margin, c.ball_inset, c.wide_open, c.ball_from, src_rgb, src_palette[4], c.ball_seam)
+                        c.ball_margin, c.ball_inset, c.wide_open, c.ball_from, src_rgb, src_palette[4], c.ball_seam,
+                        eye_flow, c.ball_corner)
         eye_flow = torch.cat([eye_flow, ball], -1).permute(1, 0, 3, 2).reshape(K, E, 9, ey, ex)
         P, mls = P_grid, mls_all[:n_grid]
 
