@@ -42,6 +42,11 @@ def main(argv=None) -> int:
     os.environ.setdefault("GLOG_minloglevel", "2")          # MediaPipe's C++ chatter
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args_list = sys.argv[1:] if argv is None else list(argv)
+    if not {"-v", "--verbose"} & set(args_list):
+        # OpenCV's own warnings and its FFmpeg's ("moov atom not found", "partial file", a camera
+        # backend's probing errors) say in library terms what the app then says plainly; -v shows them
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "FATAL")
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     if not [a for a in args_list if a not in ("-v", "--verbose")]:
         # the desktop app: opens without importing every subcommand (and torch) first
         logging.basicConfig(level=logging.INFO if args_list else logging.WARNING,

@@ -10,10 +10,26 @@ log = logging.getLogger(__name__)
 
 VIDEO_EXTS = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".gif"}
 
+# the first bytes of still-image formats FFmpeg would also open, as a one-frame "video"
+_STILL_MAGIC = ((b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"BM", "BMP"),
+                (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"))
+
+
+def _still_image_format(path):
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next((name for magic, name in _STILL_MAGIC if head.startswith(magic)), None)
+
 
 class VideoFileSource:
     def __init__(self, path):
         path = check_input_file(path, "a video file")
+        still = _still_image_format(path)
+        if still:
+            raise InputError(path, f"is a still image ({still}), not a video; drive the avatar with a video "
+                                   "file, camera or demo")
         self.path = path
         cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
         ok, first = cap.read() if cap.isOpened() else (False, None)
@@ -24,19 +40,27 @@ class VideoFileSource:
         self._first = first
         fps = cap.get(cv2.CAP_PROP_FPS)
         self.fps = fps if fps and 1 <= fps <= 240 else 30.0
-        self.frame_count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.frame_count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)   # the container's count
+        self.frames_read = 0
         self.size = (first.shape[1], first.shape[0])
 
     def __iter__(self):
-        i = 0
         frame = self._first
         while frame is not None:
-            yield frame, i / self.fps
-            i += 1
+            yield frame, self.frames_read / self.fps
+            self.frames_read += 1
             ok, frame = self._cap.read()
             if not ok:
                 frame = None
         self._cap.release()
+
+    def shortfall(self) -> str:
+        """After reading: why fewer frames came out than the container lists, or "" (a truncated or
+        damaged file decodes up to the damage and then just ends)."""
+        if self.frame_count and self.frames_read < self.frame_count - 1:
+            return (f"the video ended after {self.frames_read} of the {self.frame_count} frames it lists: "
+                    "it may be truncated or damaged")
+        return ""
 
 
 class DemoMotionSource:

@@ -29,6 +29,10 @@ def check_writable(path) -> None:
         raise OutputError(f"{path}: the folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise OutputError(f"{path}: cannot write in {folder} (permission denied)")
+    if os.path.exists(path) and not os.path.isfile(path):
+        # a device, pipe or socket: the finished video would replace it (it is moved into place)
+        raise OutputError(f"{path}: is not a regular file (a device, pipe or socket); "
+                          "give a file name such as out.mp4")
     if os.path.exists(path) and not os.access(path, os.W_OK):
         raise OutputError(f"{path}: the existing file cannot be overwritten (permission denied)")
 

@@ -183,6 +183,93 @@ def test_a_missing_driving_file_records_no_consent(media, tmp_path, capsys):
     assert ConsentStore.default().records() == []
 
 
+def test_a_driving_clip_without_any_face_records_no_consent(media, tmp_path, capsys):
+    """The faceless clip is found only while rendering; the new record is kept only with a video."""
+    from realtime.provenance.consent import ConsentStore
+    _bad(media, tmp_path, capsys, driving=media["faceless"])
+    assert ConsentStore.default().records() == []
+    assert animate(media, tmp_path / "made.mp4") == 0
+    assert len(ConsentStore.default().records()) == 1
+
+
+def test_without_consent_the_message_names_the_photos(media, tmp_path, capsys):
+    assert animate(media, tmp_path / "out.mp4", consent=None) == 3
+    err = capsys.readouterr().err
+    assert f"no consent record for this photo ({media['base']})" in err
+    assert animate(media, tmp_path / "out.mp4", source=[media["base"], media["open"]], consent=None) == 3
+    assert "these 2 photos" in capsys.readouterr().err
+
+
+def test_a_still_image_is_not_a_driving_video(media, tmp_path, capsys):
+    err = _bad(media, tmp_path, capsys, driving=media["open"])
+    assert "open.png" in err and "still image (PNG), not a video" in err
+
+
+def test_a_truncated_driving_clip_says_how_much_was_read(media, tmp_path, capsys):
+    """A clip cut short (a copy that stopped half-way) decodes up to the cut: the output has a frame
+    for each frame read, and the user is told the clip ended early rather than left to wonder."""
+    import av
+    whole = write_clip(tmp_path / "whole.mp4", [dict(mouth=i / 40) for i in range(40)], fps=25.0)
+    fast = tmp_path / "fast.mp4"        # the index first (as web videos are), so a cut keeps it
+    with av.open(whole) as src, av.open(str(fast), "w", options={"movflags": "faststart"}) as dst:
+        stream = dst.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                dst.mux(packet)
+    data = fast.read_bytes()
+    mdat = data.find(b"mdat")
+    assert 0 < data.find(b"moov") < mdat
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: mdat + (len(data) - mdat) * 4 // 5])       # past the first (key) frame
+    out = tmp_path / "out.mp4"
+    code = run.main(["animate", "--source", media["base"], "--driving", str(cut), "--output", str(out),
+                     "--size", "256", "--backend", "torch", "--consent", "self"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    frames, _ = read_frames(out)
+    assert 5 < len(frames) < 40
+    assert f"ended after {len(frames)} of the 40 frames it lists" in err and "truncated" in err
+
+
+def test_an_output_that_is_not_a_regular_file_is_left_alone(media, tmp_path, capsys):
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    err = _bad(media, tmp_path, capsys, output=fifo)
+    assert "not a regular file" in err
+    import stat
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)                         # not replaced by a video
+
+
+@pytest.mark.parametrize("which", ["driving", "base"])
+def test_an_output_named_like_an_input_is_refused_and_the_input_kept(which, media, tmp_path, capsys):
+    import shutil
+    kept = tmp_path / ("drive.mp4" if which == "driving" else "photo.mp4")
+    shutil.copy(media[which], kept)
+    before = kept.read_bytes()
+    if which == "driving":
+        err = _bad(media, tmp_path, capsys, driving=str(kept), output=kept)
+    else:            # a photo saved under an .mp4 name: only the same-file check can catch this one
+        err = _bad(media, tmp_path, capsys, source=[str(kept)], output=kept)
+    assert "is one of the inputs" in err
+    assert kept.read_bytes() == before
+
+
+def test_an_output_not_named_mp4_is_refused(media, tmp_path, capsys):
+    out = tmp_path / "base.png"                                          # e.g. a photo's name by mistake
+    err = _bad(media, tmp_path, capsys, output=out)
+    assert "ending in .mp4" in err and not out.exists()
+
+
+def test_an_odd_sized_photo_says_the_size_written(media, tmp_path, capsys):
+    odd = write_png(tmp_path / "odd.png", sf.render(who=sf.SAMPLE, size=256, width=401)[:255])
+    out = tmp_path / "odd.mp4"
+    assert animate(media, out, source=[odd]) == 0
+    frames, _ = read_frames(out)
+    assert frames[0].shape[:2] == (254, 400)
+    assert "400x254 (the photo's 401x255 less its odd row or column" in capsys.readouterr().out
+
+
 def test_output_folder_missing(media, tmp_path, capsys):
     out = tmp_path / "no" / "such" / "out.mp4"
     err = _bad(media, tmp_path, capsys, output=out)

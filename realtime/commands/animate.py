@@ -1,9 +1,11 @@
 """`run.py animate` and `run.py demo`: driving video/camera/demo motion + avatar set -> labelled MP4."""
 import logging
+import os
+import sys
 import time
 
 from ..avatar import avatar_from_arrays, load_avatar_set
-from ..errors import InputError
+from ..errors import InputError, OutputError
 from ..pipeline import FrameProcessor, PipelineConfig
 from ..sources import open_driving, DemoMotionSource
 from ..video_io import Mp4Writer, check_writable
@@ -70,27 +72,39 @@ def check_label_fits(avatar, base_path) -> None:
                                     "legibly; use a larger photo") from None
 
 
+def check_output(output, inputs=()) -> None:
+    """OUT must be a new or replaceable .mp4 that is none of the inputs: the finished video is moved
+    onto its name, and a typo (the photo's own name, the driving clip's) would destroy that file."""
+    check_writable(output)
+    if os.path.splitext(output)[1].lower() != ".mp4":
+        raise OutputError(f"{output}: the output is an MP4 video; give a file name ending in .mp4")
+    for path in inputs:
+        if os.path.exists(output) and os.path.exists(path) and os.path.samefile(output, path):
+            raise OutputError(f"{output}: is one of the inputs ({path}); writing the video there would "
+                              "destroy it, so choose another file name")
+
+
 def run_animate(args) -> int:
     from ..consent_gate import require_consent
     from ..provenance.consent import ConsentStore
-    check_writable(args.output)
+    check_output(args.output, [*args.source, args.driving])
     avatar = load_avatar_set(args.source, args.size)
     check_same_person(avatar)
     check_label_fits(avatar, args.source[0])
-    # every input is checked before a consent record is written: a typo in --driving must not leave a
-    # record behind for a video that was never made
     driving = open_driving(args.driving)
     store = ConsentStore.default()
-    # the hashes of the bytes that were decoded, not a second read: the file may have changed since
-    record = require_consent(avatar.image_hashes, args.consent, store)
+    # the hashes of the bytes that were decoded, not a second read: the file may have changed since.
+    # A new record is kept only once the video is made: a bad input, found before or while rendering
+    # (a driving clip with no face), must not leave a record behind for a video that was never made
+    record, new = require_consent(avatar.image_hashes, args.consent, store, names=args.source)
     return _render(avatar, driving, args.output, config_from_args(args), store=store, record=record,
-                   driving_name=args.driving)
+                   driving_name=args.driving, new_record=new)
 
 
 def run_demo(args) -> int:
     from ..sample_avatar import sample_images
     from ..tracking import FaceTracker
-    check_writable(args.output)
+    check_output(args.output)
     tracker = FaceTracker(static=True)
     avatar = avatar_from_arrays(sample_images(), args.size, tracker)
     tracker.close()
@@ -99,7 +113,7 @@ def run_demo(args) -> int:
                    driving_name="demo")
 
 
-def _render(avatar, driving, output, config, store, record, driving_name) -> int:
+def _render(avatar, driving, output, config, store, record, driving_name, new_record=False) -> int:
     from ..provenance.c2pa_sign import sign_mp4
     from ..provenance.consent import needs_stronger_label
     from ..provenance.labeller import Labeller
@@ -126,12 +140,21 @@ def _render(avatar, driving, output, config, store, record, driving_name) -> int
         raise
     finally:
         proc.close()
+    if new_record:
+        store.save(record)
     # signed (C2PA, verified by reading back) before it takes the output's name: fail closed
     path = writer.commit(finalize=lambda tmp: sign_mp4(tmp, labeller.session_id,
                                                        record.record_hash if record is not None else None))
     if store is not None and record is not None:
         store.log_session(labeller.session_id, record.id, path)
     dt = time.perf_counter() - t0
-    print(f"wrote {path}: {frames} frames ({faces} with a face), {W}x{H} at {driving.fps:g} fps, "
+    size = f"{writer.width}x{writer.height}"
+    if (writer.width, writer.height) != (W, H):
+        size += f" (the photo's {W}x{H} less its odd row or column: H.264 video needs even sizes)"
+    print(f"wrote {path}: {frames} frames ({faces} with a face), {size} at {driving.fps:g} fps, "
           f"backend {proc.backend}, session {labeller.session_id}, {frames / max(dt, 1e-9):.1f} fps")
+    short = driving.shortfall() if hasattr(driving, "shortfall") else ""
+    if short:
+        print(f"warning: {driving_name}: {short}; the output has a frame for each frame that was read",
+              file=sys.stderr)
     return 0

@@ -192,8 +192,10 @@ class ConsentStore:
         write_private(self._path(rec.id), json.dumps(rec.to_dict(), indent=2, sort_keys=True).encode())
 
     def record(self, image_hashes, kind: str, name: str = None, scope=SCOPES, expires_days: float = 365,
-               method: str = "attestation", evidence: dict = None, now: datetime = None) -> ConsentRecord:
-        """Create, sign and store a consent record for exactly these images."""
+               method: str = "attestation", evidence: dict = None, now: datetime = None,
+               save: bool = True) -> ConsentRecord:
+        """Create, sign and (unless save=False: see save()) store a consent record for exactly these
+        images."""
         hashes = tuple(sorted(set(image_hashes)))
         if not hashes or not all(isinstance(h, str) and len(h) == 64 for h in hashes):
             raise ConsentError("consent record: expected one or more SHA-256 hex image hashes")
@@ -217,9 +219,14 @@ class ConsentStore:
                             expires=_iso(t + timedelta(days=expires_days)), method=method,
                             evidence=dict(evidence or {}))
         rec = self._sign(rec)
-        self._save(rec)
-        log.info("consent record %s: %s, %d image(s), scope %s", rec.id, kind, len(hashes), scope)
+        if save:
+            self.save(rec)
         return rec
+
+    def save(self, rec: ConsentRecord) -> None:
+        """Store a record this install signed (record(..., save=False))."""
+        self._save(rec)
+        log.info("consent record %s: %s, %d image(s), scope %s", rec.id, rec.kind, len(rec.image_hashes), rec.scope)
 
     def restore(self, rec: ConsentRecord) -> bool:
         """Put back a record this install signed (from an export); False if it is already here.
