@@ -102,6 +102,20 @@ def test_the_demo_prints_its_result_and_no_library_chatter(tmp_path):
     assert not noise, "the terminal showed:\n" + "\n".join(noise)
 
 
+def test_a_damaged_driving_clip_gets_one_plain_error_line(media, tmp_path):
+    """Not FFmpeg's "moov atom not found" and OpenCV's "[ WARN:0@1.7] global cap.cpp ..." first."""
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(open(media["driving"], "rb").read()[:3000])        # the index is at the end: lost
+    proc = subprocess.run([sys.executable, "run.py", "animate", "--source", media["base"], "--driving", str(clip),
+                           "--output", str(tmp_path / "out.mp4"), "--size", "256", "--consent", "self"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": ROOT})
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2
+    assert lines == [f"error: {clip}: not a video this app can decode (expected MP4, MOV, AVI, MKV or WebM)"], \
+        "the terminal showed:\n" + proc.stderr
+
+
 def _bad(media, tmp_path, capsys, source=None, driving=None, output=None):
     out = output or tmp_path / "bad.mp4"
     args = ["animate", "--source", *(source or [media["base"]]), "--driving", driving or media["driving"],
