@@ -39,6 +39,28 @@ def test_two_small_people_in_one_photo_are_two_faces(tracker):
         detect_single_face("pair.png", photo, tracker)
 
 
+@pytest.mark.parametrize("shape", [(750, 1000), (1050, 1400)])
+def test_a_second_person_a_little_further_back_is_counted(shape, tracker):
+    """One face big enough for the whole-photo detector and a second at 0.6 of its size beside it:
+    the search stopped at the first size that found a face and animated one of two people."""
+    photo = full_figure(shape, [(100, 100, 256)])
+    other = cv2.resize(sf.render(who=sf.OTHER, size=256), (154, 154), interpolation=cv2.INTER_AREA)
+    photo[100:254, shape[1] - 254:shape[1] - 100] = other
+    assert len(tracker.detect_all(photo)) < 2, "the whole-photo detector found both: the test shows nothing"
+    with pytest.raises(InputError, match="2 faces found"):
+        detect_single_face("pair.png", photo, tracker)
+
+
+def test_a_much_smaller_face_in_the_background_is_not_a_second_person(tracker):
+    """A passer-by or a picture on the wall a quarter of the subject's size: the photo still shows
+    one person clearly, and that person is the avatar."""
+    photo = full_figure((750, 1000), [(100, 100, 256)])
+    small = cv2.resize(sf.render(who=sf.OTHER, size=256), (64, 64), interpolation=cv2.INTER_AREA)
+    photo[400:464, 800:864] = small
+    lmk = detect_single_face("subject.png", photo, tracker)
+    assert 100 < lmk[:, 0].mean() < 356 and 100 < lmk[:, 1].mean() < 356
+
+
 def test_a_large_photo_with_no_face_still_says_so(tracker):
     with pytest.raises(InputError, match="no face found"):
         detect_single_face("wall.png", full_figure((1600, 1200), []), tracker)
