@@ -102,7 +102,7 @@ class LiveActions:
             self.view.driver.set_placeholder("Camera off", "Press Start to go live.")
             self.view.hint.setText("")
             if self.current is not None and self.current.usable:
-                self.view.avatar.set_frame(self.current.usable[0].image_bgr)
+                self.view.avatar.set_frame(self._framed_base())
                 self.view.avatar.set_caption("Not live")
 
     def calibrate(self) -> None:

@@ -43,7 +43,7 @@ class AvatarSetActions:
         record = self._consent_record()
         self._show_consent_state(record)
         if not self.live.running:
-            base = checked.usable[0].image_bgr if checked.usable else None
+            base = self._framed_base()
             self.view.avatar.set_frame(base)
             self.view.avatar.set_caption("Not live" if base is not None else "")
             if base is None:
@@ -181,6 +181,15 @@ class AvatarSetActions:
         self._show_consent_state(None)
         self._update_start_state()
         self.banner.show_message("Consent revoked: outputs for this set stopped.", "info")
+
+    def _framed_base(self):
+        """The base photo as the output will frame it (shown while not live), or None."""
+        from realtime.live.live_avatar import frame_image
+        if self.current is None or not self.current.usable:
+            return None
+        u = self.current.usable[0]
+        s = self.settings
+        return frame_image(u.check.to_avatar_image(u.image_bgr, u.sha256), s.output_width, s.output_height).image_bgr
 
     def _live_avatar(self):
         from realtime.live.live_avatar import make_live_avatar

@@ -1,5 +1,5 @@
-"""The avatar as the live pipeline sees it: checked images (base first) fitted to the output frame,
-plus what the consent gate needs. Fitting the base image once (instead of resizing every output frame)
+"""The avatar as the live pipeline sees it: checked images (base first) framed for the output frame,
+plus what the consent gate needs. Framing the base image once (instead of resizing every output frame)
 keeps the label's size and place exact and every avatar set the same output size, so swapping sets
 never changes the virtual camera's resolution."""
 from dataclasses import dataclass
@@ -7,7 +7,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from engines import topology as topo
+
 from ..avatar import AvatarImage
+
+# a webcam's framing of a video call: the face (brow to chin) a third of the frame's height or a little
+# more, its middle a little above the frame's, and the photo enlarged at most this much to get there
+FACE_SHARE = 0.38
+FACE_MIDDLE = 0.45
+MAX_ENLARGE = 2.5
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,28 @@ class LiveAvatar:
     @property
     def count(self) -> int:
         return len(self.images)
+
+
+def frame_image(image: AvatarImage, width: int, height: int) -> AvatarImage:
+    """The photo framed as a webcam frames its user: cut around the face (FACE_SHARE, FACE_MIDDLE)
+    as far as the photo reaches and at most MAX_ENLARGE times enlarged, then fitted to width x
+    height. A full-figure photo shown whole put a face a few pixels tall at the top of the frame,
+    under the AI-GENERATED label; a portrait that is already framed stays whole."""
+    h, w = image.image_bgr.shape[:2]
+    oval = image.lmk_px[topo.FACE_OVAL, :2]
+    (x0, y0), (x1, y1) = oval.min(0), oval.max(0)
+    ch = max((y1 - y0) / FACE_SHARE, height / MAX_ENLARGE)
+    cw = ch * width / height
+    ch, cw = min(ch, h), min(cw, w)
+    left = int(round(np.clip((x0 + x1) / 2 - cw / 2, 0, w - cw)))
+    top = int(round(np.clip((y0 + y1) / 2 - FACE_MIDDLE * ch, 0, h - ch)))
+    cw, ch = int(round(cw)), int(round(ch))
+    if (cw, ch) != (w, h):
+        lmk = image.lmk_px.astype(np.float32).copy()
+        lmk[:, :2] -= np.array([left, top], np.float32)
+        image = AvatarImage(image.name, np.ascontiguousarray(image.image_bgr[top:top + ch, left:left + cw]),
+                            lmk, image.sha256)
+    return fit_image(image, width, height)
 
 
 def fit_image(image: AvatarImage, width: int, height: int) -> AvatarImage:
@@ -62,7 +92,7 @@ def make_live_avatar(name: str, images, image_hashes, width: int, height: int, u
     if not images:
         raise ValueError("an avatar needs at least one image")
     used = sorted(set(used if used is not None else range(len(images))) | {0})
-    chosen = [fit_image(images[0], width, height)] + [images[i] for i in used if i != 0]
+    chosen = [frame_image(images[0], width, height)] + [images[i] for i in used if i != 0]
     if needs_consent:
         check_covered(chosen, image_hashes)
     return LiveAvatar(name, tuple(chosen), tuple(image_hashes), needs_consent, stronger_label, set_id)
