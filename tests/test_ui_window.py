@@ -275,6 +275,23 @@ def test_closing_stops_every_thread_within_2s(qtbot, tmp_path):
     assert not any(t.is_alive() for t in (session.capture, session.processing, session.output, session.builder))
 
 
+def test_self_test_waits_for_a_virtual_camera_to_read_back(qtbot, tmp_path):
+    """With no loopback device the panel shows the setup steps; Self-test stays off (it offered to
+    read back a camera that was never opened, and said "start the output first" while running)."""
+    ctx = make_ctx(tmp_path)
+    ctx.vcam.present = False
+    write_settings(ctx, current_set="sample")
+    w = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: checked(w), timeout=20000)
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.controls.vcam_state.text().startswith("Not available"), timeout=20000)
+    assert w.live.running and not w.controls.selftest_button.isEnabled()
+    ctx.vcam.present = True                            # the module loaded: the sink retries and opens
+    qtbot.waitUntil(lambda: w.controls.selftest_button.isEnabled(), timeout=20000)
+    qtbot.mouseClick(w.controls.selftest_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.controls.vcam_state.text() == "✓ Visible to other apps", timeout=10000)
+
+
 def test_outputs_from_the_window_stream_record_and_self_test(qtbot, tmp_path):
     import urllib.request
     import av
@@ -285,6 +302,7 @@ def test_outputs_from_the_window_stream_record_and_self_test(qtbot, tmp_path):
     qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: len(ctx.vcam.frames) > 5, timeout=20000)
     # the virtual camera self-test reads the device back and finds our frames
+    qtbot.waitUntil(lambda: w.controls.selftest_button.isEnabled(), timeout=5000)
     qtbot.mouseClick(w.controls.selftest_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: w.controls.vcam_state.text() == "✓ Visible to other apps", timeout=10000)
     # the local stream: switched on live, its private address shown and serving the labelled frames

@@ -165,6 +165,7 @@ class ControlsPanel(QScrollArea):
                             (self.stream_check, self.stream_toggled)):
             box.toggled.connect(lambda on, signal=signal: None if self._loading else signal.emit(on))
         self._loading = False
+        self._running = self._vcam_on = False
         self.set_running(False)
         self.set_vcam_state("Off")
 
@@ -229,7 +230,16 @@ class ControlsPanel(QScrollArea):
         self.start_button.setToolTip(why_not if not running and not can_start else "")
         self.calibrate_button.setEnabled(running)
         self.record_button.setEnabled(running)
-        self.selftest_button.setEnabled(running and self.vcam_check.isChecked())
+        self._running = running
+        self._enable_selftest()
+
+    def set_vcam_on(self, on: bool) -> None:
+        """Whether the virtual camera is open: only then is there anything to read back."""
+        self._vcam_on = on
+        self._enable_selftest()
+
+    def _enable_selftest(self) -> None:
+        self.selftest_button.setEnabled(self._running and self._vcam_on and self.vcam_check.isChecked())
 
     def set_vcam_state(self, text: str, level: str = "info", retry: bool = False) -> None:
         colour = {"good": theme.GOOD, "warning": theme.WARN, "error": theme.BAD}.get(level, theme.MUTED)

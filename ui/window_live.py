@@ -272,6 +272,7 @@ class LiveActions:
 
     def _on_sinks(self, statuses) -> None:
         vc = next((s for s in statuses if s.name == "virtual camera"), None)
+        self.controls.set_vcam_on(vc is not None and vc.state == "on")
         if vc is not None:
             if vc.state == "on":
                 if not self.controls.vcam_state.text().startswith("✓ Visible"):

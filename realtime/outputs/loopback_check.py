@@ -48,7 +48,8 @@ def run_self_test(sink, reader_opener=open_v4l2_reader, platform: str = None, fr
     """Blocking (a few seconds): run it off the UI thread and off the pipeline threads."""
     platform = platform or sys.platform
     if not getattr(sink, "is_open", False):
-        return SelfTestResult(False, "The virtual camera is not running: start the output first.")
+        return SelfTestResult(False, "The virtual camera is not on (no device, or the output stopped): there is "
+                                     "nothing to read back yet.")
     if not platform.startswith("linux"):
         return SelfTestResult(None, "On this system the virtual camera cannot be read back by the app that feeds "
                                     "it. Check it in your call app's camera list: \"OBS Virtual Camera\".")
