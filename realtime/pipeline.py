@@ -14,6 +14,7 @@ from engines.implicit_warp import WarpConfig
 from engines.predictor import create_predictor
 from .compose import PasteBack
 from .compose_torch import DeviceComposer
+from .neutral import NeutralWait
 from .retarget import RetargetConfig, Retargeter
 from .tracking import FaceTracker, LandmarkSmoother
 
@@ -30,6 +31,8 @@ class PipelineConfig:
     expression: float = 1.0
     head_motion: bool = True
     smoothing: float = 1.0       # 0 = off, 1 = default One Euro smoothing, 2 = heavier
+    neutral_wait: float = 0.0    # s: a live session waits this long for a neutral-looking driver face to
+                                 # calibrate on (realtime/neutral.py); 0: the first face (files)
 
 
 @dataclass
@@ -104,6 +107,7 @@ class FrameProcessor:
         base_crop = avatar.crops_bgr[0]
         self._last_crop = base_crop if self.composer is None else self.composer.upload(base_crop)
         self._calibrate_next = False
+        self._neutral = NeutralWait(config.neutral_wait)     # until the retargeter has its neutral
 
     @staticmethod
     def _retarget_config(c: PipelineConfig) -> RetargetConfig:
@@ -115,9 +119,27 @@ class FrameProcessor:
         self.retarget.config = self._retarget_config(self.config)
         self.smoother.strength = self.config.smoothing
 
-    def calibrate(self) -> None:
-        """Use the next frame with a face as the neutral reference."""
-        self._calibrate_next = True
+    def calibrate(self, wait: bool = False) -> None:
+        """Use the next frame with a face as the neutral reference (the user asked, facing the
+        camera); wait=True: the next that looks neutral, within config.neutral_wait (a new driver)."""
+        if wait:
+            self.retarget.reference = None
+            self._neutral = NeutralWait(self.config.neutral_wait)
+        else:
+            self._calibrate_next = True
+
+    @property
+    def finding_neutral(self) -> bool:
+        """Waiting for a neutral-looking driver face to calibrate on (the avatar holds still)."""
+        return self.retarget.reference is None and self.config.neutral_wait > 0
+
+    def keep_neutral_of(self, other: "FrameProcessor") -> None:
+        """Take over the driver's neutral from the processor this one replaces: a new avatar set or
+        engine size changes the avatar, not the driver, and calibrating again on whatever face the
+        driver made at that moment mis-set the mouth or the head for the rest of the session."""
+        neutral = other.retarget.neutral
+        if neutral is not None and not other._calibrate_next:
+            self.retarget.calibrate(neutral)
 
     def process(self, frame_bgr, t: float) -> FrameResult:
         """One frame, serially: track() then render()."""
@@ -137,6 +159,11 @@ class FrameProcessor:
         if self._calibrate_next:
             self.retarget.calibrate(lmk_s)
             self._calibrate_next = False
+        elif self.retarget.reference is None:
+            neutral = self._neutral.offer(lmk_s, t)
+            if neutral is None:          # still waiting for a neutral face: the avatar holds its pose
+                return Tracked(lmk, None, timings)
+            self.retarget.calibrate(neutral)
         target = self.retarget(lmk_s)
         timings["retarget"] = (time.perf_counter() - t1) * 1e3
         return Tracked(lmk, target, timings)

@@ -32,6 +32,7 @@ class Retargeter:
         self.base_depth = None if base_depth is None else np.asarray(base_depth, np.float64)
         self.config = config
         self.reference = None        # driver landmarks (pixels) of the neutral frame
+        self.neutral = None          # the same as given to calibrate (with MediaPipe's depth, if any)
         self._to_avatar = None       # similarity: driver reference -> avatar crop
         self._eyes = None            # the driver's neutral eye openings
         self._chin = _chin_points(self.base)
@@ -47,6 +48,7 @@ class Retargeter:
     def calibrate(self, driver_px: np.ndarray) -> None:
         """Take this driver frame as the neutral face (first frame with a face, or on user request)."""
         drv = np.asarray(driver_px, np.float64)
+        self.neutral = drv.copy()
         self.reference = drv[:, :2].copy()
         self._depth = drv[:, 2].copy() if drv.shape[1] > 2 else None     # MediaPipe's z, when given
         self._to_avatar = geometry.fit_similarity(self.reference[topo.STABLE], self.base[topo.STABLE])

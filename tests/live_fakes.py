@@ -78,12 +78,18 @@ class FakeProcessor:
         self.updates = []
         self.closed = False
         self.last_pose = 0
+        self.calibrations = []                  # each calibrate(wait) asked of it
+        self.neutral_from = None                # the processor whose driver neutral it took over
+        self.finding_neutral = False
 
     def update(self, **changes):
         self.updates.append(changes)
 
-    def calibrate(self):
-        pass
+    def calibrate(self, wait=False):
+        self.calibrations.append(wait)
+
+    def keep_neutral_of(self, other):
+        self.neutral_from = other
 
     def process(self, frame, t):
         return self.render(self.track(frame, t))

@@ -187,6 +187,25 @@ def test_swapping_the_avatar_while_live_has_no_gap_and_no_raw_frame():
     assert any("Animating second" in m for m in ev)
 
 
+def test_the_drivers_neutral_outlives_an_avatar_swap_but_not_a_new_driver():
+    """A new avatar set (or photo ticked) is a new processor with the same driver: it takes over the
+    driver's neutral. Another driver (demo motion to camera) is another face: its neutral is found
+    again, waiting for a neutral-looking frame."""
+    made = []
+    s, _ = make_session(made=made)
+    s.set_avatar(flat_avatar("first", (200, 50, 50)), PipelineConfig(size=256))
+    s.start(DriverConfig(kind="camera", mirror=False))
+    try:
+        assert wait_until(lambda: len(made) == 1 and made[0].count > 3)
+        s.set_avatar(flat_avatar("second", (50, 50, 200)), PipelineConfig(size=256))
+        assert wait_until(lambda: len(made) == 2 and made[1].count > 3)
+        assert made[1].neutral_from is made[0] and made[1].calibrations == []
+        s.set_driver(DriverConfig(kind="demo"))
+        assert wait_until(lambda: made[1].calibrations == [True])
+    finally:
+        assert s.stop()
+
+
 def test_labelling_fails_closed():
     made = []
     s, _ = make_session(made=made, fail_label=lambda n: n > 10)   # the watermark step breaks after 10 frames

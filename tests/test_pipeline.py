@@ -166,3 +166,63 @@ def test_the_demos_turning_head_draws_no_crease_into_its_eyes():
     proc.close()
     assert frames >= 45, f"only {frames} demo frames had a face"
     assert creases <= 5, f"{creases} crease pixels in the eyes' whites over {frames} frames"
+
+
+def _live_processor(wait_s=4.0):
+    tracker = FaceTracker(static=True)
+    avatar = avatar_from_arrays([("sample", sf.render(size=256, width=320))], 256, tracker)
+    tracker.close()
+    return FrameProcessor(avatar, PipelineConfig(size=256, backend="torch", smoothing=0.0, neutral_wait=wait_s),
+                          Labeller(), tracker=FaceTracker(static=True))
+
+
+def _asked_mouth(target):
+    return topo.mouth_openness(target)
+
+
+def test_a_live_session_calibrates_on_a_neutral_face_not_on_the_first_one():
+    """A live session starts while the driver talks and looks aside (the built-in demo does, half of
+    the time). Calibrated on that face, the avatar's mouth barely parted for the rest of the session
+    and its head stayed turned while the driver faced the camera."""
+    talking = sf.render(size=256, who=sf.OTHER, mouth=0.8, yaw=0.5)
+    neutral = sf.render(size=256, who=sf.OTHER)
+    proc = _live_processor()
+    waited = [proc.track(talking, 0.1 * i).target for i in range(5)]
+    assert all(t is None for t in waited)                         # the avatar holds still meanwhile
+    proc.process(neutral, 0.6)
+    at_rest = proc.track(neutral, 0.7).target
+    opened = proc.track(sf.render(size=256, who=sf.OTHER, mouth=0.8), 0.8).target
+    base = proc.retarget.base
+    assert np.abs(at_rest - base).max() < 0.01                     # the neutral face leaves the avatar at rest
+    assert _asked_mouth(opened) > _asked_mouth(base) + 0.3
+    # the first-face rule (files) calibrates on the talking face: the same open mouth reads as closed
+    first = _live_processor(wait_s=0.0)
+    first.process(talking, 0.0)
+    assert _asked_mouth(first.track(sf.render(size=256, who=sf.OTHER, mouth=0.8), 0.1).target) \
+        < _asked_mouth(opened) - 0.2
+    proc.close(), first.close()
+
+
+def test_a_driver_that_never_looks_neutral_is_calibrated_on_its_most_neutral_face():
+    turned_more, turned_less = (sf.render(size=256, who=sf.OTHER, yaw=y) for y in (0.6, 0.35))
+    proc = _live_processor(wait_s=1.0)
+    assert proc.track(turned_more, 0.0).target is None
+    assert proc.track(turned_less, 0.5).target is None
+    assert proc.track(turned_more, 1.1).target is not None         # the wait is over
+    assert np.allclose(proc.retarget.reference, proc.retarget.neutral[:, :2])
+    less = FaceTracker(static=True)
+    assert np.abs(proc.retarget.reference - less.detect(turned_less)[:, :2]).max() < 1.0
+    less.close(), proc.close()
+
+
+def test_a_new_avatar_set_keeps_the_drivers_neutral():
+    """Ticking a photo or choosing another set builds a new processor mid-session: it takes over the
+    driver's neutral instead of calibrating on whatever face the driver makes at that moment."""
+    old, new = _live_processor(), _live_processor()
+    old.process(sf.render(size=256, who=sf.OTHER), 0.0)
+    new.keep_neutral_of(old)
+    opened = sf.render(size=256, who=sf.OTHER, mouth=0.8, yaw=0.4)
+    target = new.track(opened, 0.1).target
+    assert target is not None and np.array_equal(new.retarget.reference, old.retarget.reference)
+    assert _asked_mouth(target) > _asked_mouth(new.retarget.base) + 0.3
+    old.close(), new.close()

@@ -275,6 +275,20 @@ def test_closing_stops_every_thread_within_2s(qtbot, tmp_path):
     assert not any(t.is_alive() for t in (session.capture, session.processing, session.output, session.builder))
 
 
+def test_while_it_looks_for_the_neutral_face_the_window_says_what_to_do(qtbot, tmp_path):
+    from ui.window_live import FINDING_NEUTRAL
+    ctx = make_ctx(tmp_path, camera=FakeCamera(present=True), cameras=[(0, "Fake webcam")])
+    write_settings(ctx, current_set="sample")
+    w = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: checked(w), timeout=20000)
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.live.session.processing.processor is not None, timeout=20000)
+    w.live.session.processing.processor.finding_neutral = True
+    qtbot.waitUntil(lambda: w.view.hint.text() == FINDING_NEUTRAL, timeout=5000)
+    w.live.session.processing.processor.finding_neutral = False
+    qtbot.waitUntil(lambda: w.view.hint.text() == "", timeout=5000)
+
+
 def test_self_test_waits_for_a_virtual_camera_to_read_back(qtbot, tmp_path):
     """With no loopback device the panel shows the setup steps; Self-test stays off (it offered to
     read back a camera that was never opened, and said "start the output first" while running)."""

@@ -13,13 +13,16 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 
 log = logging.getLogger(__name__)
 
+FINDING_NEUTRAL = "Look at the camera with your mouth closed: finding your neutral face…"
+
 
 class LiveActions:
     def _pipeline_config(self):
+        from realtime.live.session import NEUTRAL_WAIT_S
         from realtime.pipeline import PipelineConfig
         s = self.settings
         return PipelineConfig(size=s.engine_size, expression=s.expression, head_motion=s.head_motion,
-                              smoothing=s.smoothing)
+                              smoothing=s.smoothing, neutral_wait=NEUTRAL_WAIT_S)
 
     def _driver_config(self):
         from realtime.live.grabbers import DriverConfig
@@ -219,7 +222,9 @@ class LiveActions:
         if pv.avatar_bgr is not None and pv.driver_bgr is not None and not pv.face_found:
             if self.live.session.driver_state != "lost":
                 self.view.hint.setText("No face in view: the avatar holds still.")
-        elif pv.face_found and self.view.hint.text().startswith("No face"):
+        elif pv.face_found and pv.finding_neutral:
+            self.view.hint.setText(FINDING_NEUTRAL)
+        elif pv.face_found and (self.view.hint.text().startswith("No face") or self.view.hint.text() == FINDING_NEUTRAL):
             self.view.hint.setText("")
 
     def _on_event(self, e) -> None:

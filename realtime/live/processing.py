@@ -36,6 +36,7 @@ class PreviewFrame:
     driver_lmk: np.ndarray         # 478 x 3 pixels, or None when no face was found
     avatar_bgr: np.ndarray         # the labelled output frame (read-only)
     face_found: bool
+    finding_neutral: bool = False  # waiting for a neutral-looking driver face to calibrate on
 
 
 LIVE_FIELDS = ("expression", "head_motion", "smoothing", "relative")
@@ -92,6 +93,8 @@ class ProcessingThread(threading.Thread):
             _, proc, avatar = cmd
             if self.live_changes:
                 proc.update(**self.live_changes)
+            if self.processor is not None and self.processor is not proc:
+                proc.keep_neutral_of(self.processor)
             old, self.processor, self.avatar = self.processor, proc, avatar
             self.session_id = _session_of(proc)
             if old is not None and old is not proc:
@@ -106,7 +109,7 @@ class ProcessingThread(threading.Thread):
                 self.processor.update(**cmd[1])
         elif kind == "calibrate":
             if self.processor is not None:
-                self.processor.calibrate()
+                self.processor.calibrate(*cmd[1:])
         elif kind == "clear":
             old, self.processor, self.avatar, self.session_id = self.processor, None, None, None
             if old is not None:
@@ -145,7 +148,8 @@ class ProcessingThread(threading.Thread):
         if frame is not None:
             self.stats.frame_processed(ms, res.face_found, res.timings_ms)
         self.output.publish(OutputFrame(out, t_cap, self.avatar, self.session_id))
-        self.preview.publish(PreviewFrame(frame, res.driver_lmk if res.face_found else None, out, res.face_found))
+        self.preview.publish(PreviewFrame(frame, res.driver_lmk if res.face_found else None, out, res.face_found,
+                                          getattr(self.processor, "finding_neutral", False)))
 
     def run(self) -> None:
         try:

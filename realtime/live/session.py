@@ -25,6 +25,9 @@ from .processing import LIVE_FIELDS, ProcessingThread
 from .stats import LiveStats, StatsSnapshot
 
 LIVE_SWITCH_INTERVAL_S = 0.001
+# how long a live session waits for the driver to look neutral before calibrating on the most neutral
+# face it saw (realtime/neutral.py): the built-in demo faces the camera with its mouth shut every 3.9 s
+NEUTRAL_WAIT_S = 4.0
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,7 @@ class LiveSession:
         self._retry_s = retry_s
         self.capture = None
         self.avatar = None
-        self.pipeline_config = PipelineConfig()
+        self.pipeline_config = PipelineConfig(neutral_wait=NEUTRAL_WAIT_S)
         self.running = False
         self._lock = threading.Lock()
 
@@ -129,8 +132,10 @@ class LiveSession:
         self.processing.submit("calibrate")
 
     def set_driver(self, driver: DriverConfig) -> None:
+        """Another driver (camera, clip, demo): another face, so its neutral is found again."""
         if self.capture is not None:
             self.capture.reconfigure(driver)
+            self.processing.submit("calibrate", True)
 
     # -- outputs --------------------------------------------------------------------------------------
     def add_sink(self, sink) -> None:
