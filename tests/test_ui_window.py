@@ -289,6 +289,35 @@ def test_while_it_looks_for_the_neutral_face_the_window_says_what_to_do(qtbot, t
     qtbot.waitUntil(lambda: w.view.hint.text() == "", timeout=5000)
 
 
+def test_unticking_a_photo_says_how_many_are_animated_from(qtbot, tmp_path):
+    ctx = make_ctx(tmp_path)
+    write_settings(ctx, current_set="sample")
+    w = open_window(qtbot, ctx)
+    qtbot.waitUntil(lambda: checked(w), timeout=20000)
+    assert w.panel.detail.text().startswith("4 photos usable. ")
+    w.panel.list.item(1).setCheckState(Qt.Unchecked)
+    assert w.panel.detail.text().startswith("4 photos usable, 3 animated from")
+    w.panel.list.item(1).setCheckState(Qt.Checked)
+    assert w.panel.detail.text().startswith("4 photos usable. ")
+
+
+def test_record_is_in_view_on_a_laptops_window(qtbot, tmp_path):
+    """At the foot of the outputs, Record was below the fold of a 1280 x 700 window once the virtual
+    camera's setup message took four lines."""
+    ctx = make_ctx(tmp_path)
+    ctx.vcam.present = False
+    write_settings(ctx, current_set="sample")
+    w = open_window(qtbot, ctx)
+    w.resize(1280, 700)
+    qtbot.waitUntil(lambda: checked(w), timeout=20000)
+    qtbot.mouseClick(w.controls.start_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: w.controls.vcam_state.text().startswith("Not available"), timeout=20000)
+    c, b = w.controls, w.controls.record_button
+    bottom = b.mapTo(c.viewport(), b.rect().bottomLeft()).y()
+    assert c.verticalScrollBar().value() == 0 and bottom <= c.viewport().height()
+    w.live.stop()
+
+
 def test_self_test_waits_for_a_virtual_camera_to_read_back(qtbot, tmp_path):
     """With no loopback device the panel shows the setup steps; Self-test stays off (it offered to
     read back a camera that was never opened, and said "start the output first" while running)."""

@@ -201,6 +201,12 @@ class AvatarPanel(QWidget):
                 item.setForeground(QColor(theme.BAD))
             self.list.addItem(item)
         self._filling = False
+        self.show_counts()
+        self._update_buttons()
+
+    def show_counts(self) -> None:
+        """The line under the photos: how many are usable, animated from, rejected."""
+        checked = self.checked
         n_ok = len(checked.usable)
         if checked.error:
             self.detail.setText(checked.error)
@@ -209,9 +215,12 @@ class AvatarPanel(QWidget):
                                 "or capture them with your webcam.")
         else:
             bad = len(checked.images) - n_ok
-            self.detail.setText(f"{n_ok} photo(s) usable" + (f", {bad} rejected: select one to see why." if bad else
-                                                             ". Select a photo to see its check."))
-        self._update_buttons()
+            used = sum(1 for c in checked.usable if c.used)
+            text = f"{n_ok} photo{'s' if n_ok != 1 else ''} usable"
+            if used < n_ok:                 # unticked photos are kept in the set but not animated from
+                text += f", {used} animated from"
+            self.detail.setText(text + (f"; {bad} rejected: select one to see why." if bad else
+                                        ". Select a photo to see its check."))
 
     def set_consent(self, text: str, level: str, can_give: bool, can_revoke: bool) -> None:
         colour = {"good": theme.GOOD, "warning": theme.WARN, "error": theme.BAD}.get(level, theme.MUTED)

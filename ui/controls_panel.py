@@ -54,10 +54,22 @@ class ControlsPanel(QScrollArea):
         self.start_button.setMinimumHeight(42)
         self.start_button.clicked.connect(self.start_stop_clicked)
         lay.addWidget(self.start_button)
-        self.calibrate_button = QPushButton("Calibrate neutral face  (Ctrl+K)")
-        self.calibrate_button.setToolTip("Look at the camera with a relaxed face and click: that pose becomes neutral")
+        # Record sits with Start: at the foot of the outputs it was below the fold of a laptop's window
+        arow = QHBoxLayout()
+        self.calibrate_button = QPushButton("Calibrate  (Ctrl+K)")
+        self.calibrate_button.setToolTip("Look at the camera with a relaxed face and click: that pose becomes "
+                                         "the neutral face")
         self.calibrate_button.clicked.connect(self.calibrate_clicked)
-        lay.addWidget(self.calibrate_button)
+        arow.addWidget(self.calibrate_button)
+        self.record_button = QPushButton("●  Record")
+        self.record_button.setToolTip("Record the labelled output to an MP4 file (Ctrl+R)")
+        self.record_button.clicked.connect(self.record_clicked)
+        arow.addWidget(self.record_button)
+        lay.addLayout(arow)
+        self.record_state = QLabel("")
+        self.record_state.setObjectName("muted")
+        self.record_state.setWordWrap(True)
+        lay.addWidget(self.record_state)
 
         lay.addWidget(_section("DRIVER"))
         self.source_combo = QComboBox()
@@ -144,14 +156,6 @@ class ControlsPanel(QScrollArea):
         srow.addWidget(self.stream_url, 1)
         srow.addWidget(self.copy_button)
         lay.addLayout(srow)
-        self.record_button = QPushButton("●  Record")
-        self.record_button.setToolTip("Record the labelled output to an MP4 file (Ctrl+R)")
-        self.record_button.clicked.connect(self.record_clicked)
-        lay.addWidget(self.record_button)
-        self.record_state = QLabel("")
-        self.record_state.setObjectName("muted")
-        self.record_state.setWordWrap(True)
-        lay.addWidget(self.record_state)
         lay.addStretch(1)
 
         for sig in (self.source_combo.currentIndexChanged, self.camera_combo.currentIndexChanged,
@@ -250,7 +254,7 @@ class ControlsPanel(QScrollArea):
     def set_recording(self, recording: bool, text: str = "") -> None:
         self.record_button.setText("■  Stop recording" if recording else "●  Record")
         self.record_state.setText(text)
-        if text:       # the line under Record is the panel's last: on a short screen, scroll it into view
+        if text:       # on a short screen the panel may be scrolled down: bring the line into view
             from PySide6.QtCore import QTimer
             QTimer.singleShot(0, self, lambda: self.ensureWidgetVisible(self.record_state))
 

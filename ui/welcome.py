@@ -36,7 +36,8 @@ class WelcomePage(QWidget):
         self.sample_button.clicked.connect(self.sample_chosen)
         for b in (self.sample_button, self.capture_button, self.photos_button):
             lay.addWidget(b)
-        foot = QLabel("You can switch between avatar sets at any time from the panel on the left.")
+        foot = QLabel("Later you can switch between avatar sets at any time from the Avatar panel of the "
+                      "main window.")
         foot.setObjectName("muted")
         lay.addSpacing(6)
         lay.addWidget(foot)

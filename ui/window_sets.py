@@ -240,6 +240,7 @@ class AvatarSetActions:
                 if c.file == file:
                     c.used = used
         self.save_settings()
+        self.panel.show_counts()
         if self.live.running:
             self.live.set_avatar(self._live_avatar(), self._pipeline_config())
 
