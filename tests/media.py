@@ -64,3 +64,18 @@ def head_turned(mesh, degrees):
     out[:, 0] = c[0] + d[:, 0] * np.cos(t) + d[:, 2] * np.sin(t)
     out[:, 2] = c[2] - d[:, 0] * np.sin(t) + d[:, 2] * np.cos(t)
     return out
+
+
+def eye_whites(shape, lmk_px):
+    """Both eyes' whites as one boolean mask of `shape`: 2 px inside the lids, clear of the iris."""
+    from engines import topology as topo
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    mask = np.zeros(shape[:2], bool)
+    for up, lo, centre, ring in ((topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS_CENTER, topo.RIGHT_IRIS_RING),
+                                 (topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS_CENTER, topo.LEFT_IRIS_RING)):
+        opening = np.zeros(shape[:2], np.uint8)
+        cv2.fillPoly(opening, [np.concatenate([lmk_px[up], lmk_px[lo][::-1]]).astype(np.int32)], 1)
+        radius = np.linalg.norm(lmk_px[ring] - lmk_px[centre], axis=1).mean()
+        mask |= (cv2.erode(opening, np.ones((5, 5), np.uint8)) > 0) & \
+            ((xx - lmk_px[centre, 0]) ** 2 + (yy - lmk_px[centre, 1]) ** 2 > (1.3 * radius) ** 2)
+    return mask

@@ -13,7 +13,7 @@ from realtime.avatar import avatar_from_arrays, norm_to_px
 from realtime.quality import psnr
 from realtime.retarget import RetargetConfig, Retargeter
 from realtime.sample_avatar import sample_images
-from tests.media import head_turned, sample_mesh
+from tests.media import eye_whites, head_turned, sample_mesh
 
 S = 256
 
@@ -375,17 +375,7 @@ def test_eyes_opened_wider_than_the_photo_keep_a_round_iris(tracker):
 def _whites(crop, lmk_px):
     """Grey levels of both eyes' whites: 2 px inside the lids, clear of the iris."""
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-    yy, xx = np.mgrid[: gray.shape[0], : gray.shape[1]]
-    values = []
-    for up, lo, centre, ring in ((topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS_CENTER, topo.RIGHT_IRIS_RING),
-                                 (topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS_CENTER, topo.LEFT_IRIS_RING)):
-        opening = np.zeros(gray.shape, np.uint8)
-        cv2.fillPoly(opening, [np.concatenate([lmk_px[up], lmk_px[lo][::-1]]).astype(np.int32)], 1)
-        radius = np.linalg.norm(lmk_px[ring] - lmk_px[centre], axis=1).mean()
-        whites = (cv2.erode(opening, np.ones((5, 5), np.uint8)) > 0) & \
-            ((xx - lmk_px[centre, 0]) ** 2 + (yy - lmk_px[centre, 1]) ** 2 > (1.3 * radius) ** 2)
-        values.append(gray[whites])
-    return np.concatenate(values).astype(float)
+    return gray[eye_whites(gray.shape, lmk_px)].astype(float)
 
 
 def test_a_turned_eyes_drawn_white_meets_the_photos_white_without_a_grey_arc(tracker):

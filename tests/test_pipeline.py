@@ -10,6 +10,7 @@ from realtime.provenance.labeller import Labeller
 from realtime.sample_avatar import sample_images
 from realtime.sources import DemoMotionSource
 from realtime.tracking import FaceTracker
+from tests.media import eye_whites
 from engines import topology as topo
 
 
@@ -124,23 +125,12 @@ def test_memory_stays_flat(tmp_path):
 
 
 def _creases(gray, lmk_px):
-    """Pixels of both eyes' whites (2 px inside the lids, clear of the iris) darker by 15 grey levels
-    than both their neighbours two pixels away, along the row or the column: a crease drawn into the
-    white."""
+    """Pixels of both eyes' whites darker by 15 grey levels than both their neighbours two pixels
+    away, along the row or the column: a crease drawn into the white."""
     g = gray.astype(int)
-    yy, xx = np.mgrid[: g.shape[0], : g.shape[1]]
     dip = ((np.roll(g, 2, 1) - g > 15) & (np.roll(g, -2, 1) - g > 15)) | \
         ((np.roll(g, 2, 0) - g > 15) & (np.roll(g, -2, 0) - g > 15))
-    count = 0
-    for up, lo, centre, ring in ((topo.RIGHT_EYE_UPPER, topo.RIGHT_EYE_LOWER, topo.RIGHT_IRIS_CENTER, topo.RIGHT_IRIS_RING),
-                                 (topo.LEFT_EYE_UPPER, topo.LEFT_EYE_LOWER, topo.LEFT_IRIS_CENTER, topo.LEFT_IRIS_RING)):
-        opening = np.zeros(g.shape, np.uint8)
-        cv2.fillPoly(opening, [np.concatenate([lmk_px[up], lmk_px[lo][::-1]]).astype(np.int32)], 1)
-        radius = np.linalg.norm(lmk_px[ring] - lmk_px[centre], axis=1).mean()
-        white = (cv2.erode(opening, np.ones((5, 5), np.uint8)) > 0) & \
-            ((xx - lmk_px[centre, 0]) ** 2 + (yy - lmk_px[centre, 1]) ** 2 > (1.3 * radius) ** 2)
-        count += int((dip & white).sum())
-    return count
+    return int((dip & eye_whites(g.shape, lmk_px)).sum())
 
 
 def test_the_demos_turning_head_draws_no_crease_into_its_eyes():
