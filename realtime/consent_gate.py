@@ -15,10 +15,11 @@ def parse_consent(arg: str):
     raise ConsentError(f'--consent must be "self" or "other:NAME", got {arg!r}')
 
 
-def require_consent(image_hashes, consent_arg, store, scope="animate", names=()):
+def require_consent(image_hashes, consent_arg, store, names, scope="animate"):
     """A valid consent record for these images, and whether it is new. A new record (from
     consent_arg) is signed but not yet stored: the caller keeps it (store.save) once its output is
-    made, so a bad input found later leaves no record behind for a video that was never made."""
+    made, so a bad input found later leaves no record behind for a video that was never made.
+    names: the images' file names, for the message when there is no record."""
     wanted = parse_consent(consent_arg)
     if not image_hashes or not all(image_hashes):      # an image not read from a file has no hash to consent to
         raise ConsentError("consent covers image files: every avatar image needs the hash of its file")
@@ -29,7 +30,5 @@ def require_consent(image_hashes, consent_arg, store, scope="animate", names=())
         kind, name = wanted
         return store.record(image_hashes, kind, name, save=False), True
     names = list(names)
-    which = (f"this photo ({names[0]})" if len(names) == 1 else
-             f"these {len(names)} photos ({', '.join(names)})" if names else
-             f"these {len(image_hashes)} photos")
+    which = f"this photo ({names[0]})" if len(names) == 1 else f"these {len(names)} photos ({', '.join(names)})"
     raise ConsentError(f"no consent record for {which}; {HOW_TO}")

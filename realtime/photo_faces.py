@@ -27,8 +27,8 @@ def find_faces(image_bgr: np.ndarray, tracker) -> list:
     """The photo's faces, each 478 x 3 float32 in its pixels, the largest first, background faces
     left out (tracker: a static FaceTracker)."""
     whole = tracker.detect_all(image_bgr)
-    faces, side = list(whole), max(image_bgr.shape[:2])
-    longer = side
+    faces = list(whole)
+    longer = side = max(image_bgr.shape[:2])
     for share in WINDOWS:
         if faces and COMPARABLE * max(map(face_extent, faces)) >= SHOWS * side:
             break                  # any face that counts was big enough to be found at this size

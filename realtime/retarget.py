@@ -32,7 +32,6 @@ class Retargeter:
         self.base_depth = None if base_depth is None else np.asarray(base_depth, np.float64)
         self.config = config
         self.reference = None        # driver landmarks (pixels) of the neutral frame
-        self.neutral = None          # the same as given to calibrate (with MediaPipe's depth, if any)
         self._to_avatar = None       # similarity: driver reference -> avatar crop
         self._eyes = None            # the driver's neutral eye openings
         self._chin = _chin_points(self.base)
@@ -48,7 +47,6 @@ class Retargeter:
     def calibrate(self, driver_px: np.ndarray) -> None:
         """Take this driver frame as the neutral face (first frame with a face, or on user request)."""
         drv = np.asarray(driver_px, np.float64)
-        self.neutral = drv.copy()
         self.reference = drv[:, :2].copy()
         self._depth = drv[:, 2].copy() if drv.shape[1] > 2 else None     # MediaPipe's z, when given
         self._to_avatar = geometry.fit_similarity(self.reference[topo.STABLE], self.base[topo.STABLE])
@@ -57,6 +55,14 @@ class Retargeter:
         self._brow_scale = 1.0 + self._brow_band @ (_brow_ratio(self.base, driver) - 1.0)
         self._sideways = _sideways_share(self.base, driver)
         self._shown_depth = None if self.base_depth is None else self.base_depth / geometry.scale_of(self._to_avatar)
+
+    @property
+    def neutral(self):
+        """The driver frame calibrate() took (with MediaPipe's depth when it had it), or None while
+        there is none."""
+        if self.reference is None:
+            return None
+        return self.reference if self._depth is None else np.c_[self.reference, self._depth]
 
     def __call__(self, driver_px: np.ndarray) -> np.ndarray:
         cur = np.asarray(driver_px, np.float64)[:, :2]

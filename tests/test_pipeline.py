@@ -166,10 +166,6 @@ def _live_processor(wait_s=4.0):
                           Labeller(), tracker=FaceTracker(static=True))
 
 
-def _asked_mouth(target):
-    return topo.mouth_openness(target)
-
-
 def test_a_live_session_calibrates_on_a_neutral_face_not_on_the_first_one():
     """A live session starts while the driver talks and looks aside (the built-in demo does, half of
     the time). Calibrated on that face, the avatar's mouth barely parted for the rest of the session
@@ -184,12 +180,12 @@ def test_a_live_session_calibrates_on_a_neutral_face_not_on_the_first_one():
     opened = proc.track(sf.render(size=256, who=sf.OTHER, mouth=0.8), 0.8).target
     base = proc.retarget.base
     assert np.abs(at_rest - base).max() < 0.01                     # the neutral face leaves the avatar at rest
-    assert _asked_mouth(opened) > _asked_mouth(base) + 0.3
+    assert topo.mouth_openness(opened) > topo.mouth_openness(base) + 0.3
     # the first-face rule (files) calibrates on the talking face: the same open mouth reads as closed
     first = _live_processor(wait_s=0.0)
     first.process(talking, 0.0)
-    assert _asked_mouth(first.track(sf.render(size=256, who=sf.OTHER, mouth=0.8), 0.1).target) \
-        < _asked_mouth(opened) - 0.2
+    assert topo.mouth_openness(first.track(sf.render(size=256, who=sf.OTHER, mouth=0.8), 0.1).target) \
+        < topo.mouth_openness(opened) - 0.2
     proc.close(), first.close()
 
 
@@ -205,6 +201,17 @@ def test_a_driver_that_never_looks_neutral_is_calibrated_on_its_most_neutral_fac
     less.close(), proc.close()
 
 
+def test_a_new_avatar_set_mid_search_does_not_take_the_last_drivers_neutral():
+    """After a new driver, until its own neutral is found, there is none to hand over."""
+    old, new = _live_processor(), _live_processor()
+    old.process(sf.render(size=256, who=sf.OTHER), 0.0)
+    old.calibrate(wait=True)                                          # another driver came in
+    assert old.retarget.neutral is None
+    new.keep_neutral_of(old)
+    assert new.retarget.reference is None and new.finding_neutral
+    old.close(), new.close()
+
+
 def test_a_new_avatar_set_keeps_the_drivers_neutral():
     """Ticking a photo or choosing another set builds a new processor mid-session: it takes over the
     driver's neutral instead of calibrating on whatever face the driver makes at that moment."""
@@ -214,5 +221,5 @@ def test_a_new_avatar_set_keeps_the_drivers_neutral():
     opened = sf.render(size=256, who=sf.OTHER, mouth=0.8, yaw=0.4)
     target = new.track(opened, 0.1).target
     assert target is not None and np.array_equal(new.retarget.reference, old.retarget.reference)
-    assert _asked_mouth(target) > _asked_mouth(new.retarget.base) + 0.3
+    assert topo.mouth_openness(target) > topo.mouth_openness(new.retarget.base) + 0.3
     old.close(), new.close()

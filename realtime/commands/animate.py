@@ -96,7 +96,7 @@ def run_animate(args) -> int:
     # the hashes of the bytes that were decoded, not a second read: the file may have changed since.
     # A new record is kept only once the video is made: a bad input, found before or while rendering
     # (a driving clip with no face), must not leave a record behind for a video that was never made
-    record, new = require_consent(avatar.image_hashes, args.consent, store, names=args.source)
+    record, new = require_consent(avatar.image_hashes, args.consent, store, args.source)
     return _render(avatar, driving, args.output, config_from_args(args), store=store, record=record,
                    driving_name=args.driving, new_record=new)
 
